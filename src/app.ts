@@ -1,0 +1,93 @@
+import fastifyCookie from '@fastify/cookie'
+import fastifyEnv from '@fastify/env'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { DestinationStream } from 'pino'
+import { type Config, envSchema, parseConfig, type RawEnv } from './config.js'
+import { loggerOptions } from './logger.js'
+import { connectProvider, type ProviderConnection } from './oidc/provider.js'
+import { pageSecurityHeaders } from './pages/respond.js'
+import errorHandler from './plugins/error-handler.js'
+import { createRegistryTokenIssuer, type RegistryTokenIssuer } from './registry/issuer.js'
+import callback from './routes/auth/callback.js'
+import disabled from './routes/auth/disabled.js'
+import exchange from './routes/auth/exchange.js'
+import start from './routes/auth/start.js'
+import health from './routes/health.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    env: RawEnv
+    config: Config
+    provider: ProviderConnection
+    tokenIssuer: RegistryTokenIssuer
+  }
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>
+
+export interface AppOptions {
+  /** Where logs go; tests pass a stream to read them back. Defaults to stdout. */
+  logStream?: DestinationStream
+}
+
+/** Every version prefix the login routes answer under. */
+export const apiPrefixes = ['/v0', '/v0.1'] as const
+
+/**
+ * Builds one instance of the service from an environment. Everything is
+ * derived from it here, so tests can run as many instances as they like.
+ * Rejects with a ConfigError (or @fastify/env's error) on bad configuration.
+ */
+export async function buildApp(
+  env: Environment,
+  options: AppOptions = {},
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    // The level is set from the validated configuration below.
+    logger: loggerOptions(options.logStream),
+    bodyLimit: 16 * 1024,
+    // Input is either valid as sent or refused; never silently coerced or trimmed.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+  })
+  try {
+    await app.register(fastifyEnv, { schema: envSchema, data: env, env: false, confKey: 'env' })
+    await app.after()
+    const config = parseConfig(app.env)
+    app.log.level = config.logLevel
+    for (const warning of config.warnings) app.log.warn(warning)
+
+    app.decorate('config', config)
+    app.decorate('tokenIssuer', await createRegistryTokenIssuer(config))
+    if (app.tokenIssuer.blockedNamespace !== undefined) {
+      app.log.warn(
+        { namespace: app.tokenIssuer.blockedNamespace },
+        'the configured publish permissions cover a blocked namespace: every login will be refused',
+      )
+    }
+    app.decorate('provider', connectProvider(config, app.log))
+    app.addHook('onClose', async () => app.provider.close())
+
+    await app.register(fastifyCookie, { secret: [...config.cookieSecrets] })
+    await app.register(errorHandler)
+    await app.register(health)
+    for (const prefix of apiPrefixes) {
+      await app.register(
+        async (auth) => {
+          auth.addHook('onSend', async (_request, reply) => {
+            reply.headers(pageSecurityHeaders)
+          })
+          if (!config.enabled) return auth.register(disabled)
+          await auth.register(start)
+          await auth.register(callback)
+          await auth.register(exchange)
+        },
+        { prefix },
+      )
+    }
+    return app
+  } catch (error) {
+    await app.close()
+    throw error
+  }
+}

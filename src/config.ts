@@ -1,0 +1,311 @@
+import { parseRedirectAllowlist, type RedirectAllowlist } from './oidc/redirect-target.js'
+import { type ClaimRequirement, parseClaimRequirements } from './registry/policy.js'
+
+/** The environment as @fastify/env hands it over, after the JSON schema below was applied. */
+export interface RawEnv {
+  MCP_REGISTRY_OIDC_ISSUER: string
+  MCP_REGISTRY_OIDC_CLIENT_ID: string
+  MCP_REGISTRY_OIDC_CLIENT_SECRET?: string
+  MCP_REGISTRY_OIDC_PUBLIC_URL: string
+  MCP_REGISTRY_OIDC_COOKIE_SECRET: string
+  MCP_REGISTRY_JWT_PRIVATE_KEY: string
+  MCP_REGISTRY_OIDC_ENABLED: boolean
+  MCP_REGISTRY_OIDC_AUDIENCE?: string
+  MCP_REGISTRY_OIDC_SCOPES: string
+  MCP_REGISTRY_OIDC_EXTRA_CLAIMS?: string
+  MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS?: string
+  MCP_REGISTRY_OIDC_EDIT_PERMISSIONS?: string
+  MCP_REGISTRY_OIDC_PUBLISH_PERISSIONS?: string
+  MCP_REGISTRY_OIDC_EDIT_PERISSIONS?: string
+  MCP_REGISTRY_BLOCKED_NAMESPACES?: string
+  MCP_REGISTRY_OIDC_REDIRECT_ALLOWLIST?: string
+  MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS: number
+  MCP_REGISTRY_OIDC_ALLOW_HTTP_ISSUER: boolean
+  MCP_REGISTRY_OIDC_PROVIDER_TIMEOUT_MS: number
+  PORT: number
+  HOST: string
+  LOG_LEVEL: string
+}
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+/**
+ * Types, defaults and required-ness only. Everything that needs more than a
+ * JSON schema to judge (URLs, the key, the claims JSON) is checked in
+ * {@link parseConfig}, so every message can name the variable and the fix.
+ */
+export const envSchema = {
+  type: 'object',
+  required: [
+    'MCP_REGISTRY_OIDC_ISSUER',
+    'MCP_REGISTRY_OIDC_CLIENT_ID',
+    'MCP_REGISTRY_OIDC_PUBLIC_URL',
+    'MCP_REGISTRY_OIDC_COOKIE_SECRET',
+    'MCP_REGISTRY_JWT_PRIVATE_KEY',
+  ],
+  properties: {
+    MCP_REGISTRY_OIDC_ISSUER: { type: 'string' },
+    MCP_REGISTRY_OIDC_CLIENT_ID: { type: 'string' },
+    MCP_REGISTRY_OIDC_CLIENT_SECRET: { type: 'string' },
+    MCP_REGISTRY_OIDC_PUBLIC_URL: { type: 'string' },
+    MCP_REGISTRY_OIDC_COOKIE_SECRET: { type: 'string' },
+    MCP_REGISTRY_JWT_PRIVATE_KEY: { type: 'string' },
+    MCP_REGISTRY_OIDC_ENABLED: { type: 'boolean', default: true },
+    MCP_REGISTRY_OIDC_AUDIENCE: { type: 'string' },
+    MCP_REGISTRY_OIDC_SCOPES: { type: 'string', default: 'openid email profile' },
+    MCP_REGISTRY_OIDC_EXTRA_CLAIMS: { type: 'string' },
+    MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS: { type: 'string' },
+    MCP_REGISTRY_OIDC_EDIT_PERMISSIONS: { type: 'string' },
+    MCP_REGISTRY_OIDC_PUBLISH_PERISSIONS: { type: 'string' },
+    MCP_REGISTRY_OIDC_EDIT_PERISSIONS: { type: 'string' },
+    MCP_REGISTRY_BLOCKED_NAMESPACES: { type: 'string' },
+    MCP_REGISTRY_OIDC_REDIRECT_ALLOWLIST: { type: 'string' },
+    MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS: { type: 'integer', default: 300 },
+    MCP_REGISTRY_OIDC_ALLOW_HTTP_ISSUER: { type: 'boolean', default: false },
+    MCP_REGISTRY_OIDC_PROVIDER_TIMEOUT_MS: { type: 'integer', default: 5000 },
+    PORT: { type: 'integer', default: 8080 },
+    HOST: { type: 'string', default: '0.0.0.0' },
+    LOG_LEVEL: { type: 'string', default: 'info' },
+  },
+} as const
+
+export interface Config {
+  readonly issuer: URL
+  readonly clientId: string
+  readonly clientSecret: string | undefined
+  /** External base URL without a trailing slash. */
+  readonly publicUrl: string
+  readonly callbackUrl: string
+  /** Cookies get `Secure` and the `__Host-` prefix when the public URL is https. */
+  readonly secureCookies: boolean
+  /** The first signs, all verify. */
+  readonly cookieSecrets: readonly string[]
+  readonly signingSeedHex: string
+  readonly enabled: boolean
+  readonly audiences: readonly string[]
+  readonly scopes: string
+  readonly claimRequirements: readonly ClaimRequirement[]
+  readonly publishPermissions: readonly string[]
+  readonly editPermissions: readonly string[]
+  readonly blockedNamespaces: readonly string[]
+  readonly redirectAllowlist: RedirectAllowlist
+  readonly tokenTtlSeconds: number
+  readonly allowHttpIssuer: boolean
+  readonly providerTimeoutMs: number
+  readonly port: number
+  readonly host: string
+  readonly logLevel: string
+  /** Things worth a warning once the logger exists (deprecated names). */
+  readonly warnings: readonly string[]
+}
+
+/** A configuration problem; the message names the variable and the fix, never the value. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable} ${problem}`)
+  }
+}
+
+const fixes: Record<string, string> = {
+  MCP_REGISTRY_OIDC_ISSUER:
+    'set it to the issuer URL of your OpenID provider, e.g. https://accounts.google.com',
+  MCP_REGISTRY_OIDC_CLIENT_ID: 'set it to the OAuth client id registered at your provider',
+  MCP_REGISTRY_OIDC_PUBLIC_URL:
+    "set it to this service's external base URL, e.g. https://registry.example.com",
+  MCP_REGISTRY_OIDC_COOKIE_SECRET: 'generate one with `openssl rand -hex 32`',
+  MCP_REGISTRY_JWT_PRIVATE_KEY:
+    "set it to the registry's signing key (64 hex characters); generate one with `openssl rand -hex 32`",
+}
+
+/** Turns an error thrown by @fastify/env (ajv) into a {@link ConfigError}. */
+function configErrorFromSchema(error: unknown): ConfigError | undefined {
+  const errors = (error as { errors?: unknown })?.errors
+  if (!Array.isArray(errors) || errors.length === 0) return undefined
+  const first = errors[0] as {
+    keyword: string
+    instancePath: string
+    params: Record<string, unknown>
+  }
+  if (first.keyword === 'required') {
+    const variable = String(first.params.missingProperty)
+    return new ConfigError(variable, `is required: ${fixes[variable] ?? 'set it'}`)
+  }
+  const variable = first.instancePath.replace(/^\//, '')
+  const expected = first.keyword === 'type' ? String(first.params.type) : first.keyword
+  const hint = expected === 'boolean' ? '"true" or "false"' : `a value of type ${expected}`
+  return new ConfigError(variable, `is malformed: expected ${hint}`)
+}
+
+function list(value: string | undefined, separator: string | RegExp = ','): string[] {
+  if (value === undefined) return []
+  return value
+    .split(separator)
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0)
+}
+
+function absoluteHttpUrl(variable: string, value: string, allowHttp: boolean): URL {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new ConfigError(variable, `is not an absolute URL: ${fixes[variable]}`)
+  }
+  if (url.protocol !== 'https:' && !(allowHttp && url.protocol === 'http:')) {
+    throw new ConfigError(
+      variable,
+      allowHttp ? 'must be an http(s) URL' : 'must be an https URL (http only for development)',
+    )
+  }
+  if (url.username || url.password || url.hash) {
+    throw new ConfigError(variable, 'must not contain credentials or a #fragment')
+  }
+  return url
+}
+
+function parsePublicUrl(value: string): string {
+  const variable = 'MCP_REGISTRY_OIDC_PUBLIC_URL'
+  const url = absoluteHttpUrl(variable, value, true)
+  if (url.search) throw new ConfigError(variable, 'must not contain a query string')
+  return url.href.replace(/\/+$/, '')
+}
+
+function parseIssuer(value: string, allowHttp: boolean): URL {
+  const variable = 'MCP_REGISTRY_OIDC_ISSUER'
+  const url = absoluteHttpUrl(variable, value, true)
+  if (url.protocol === 'http:' && !allowHttp) {
+    throw new ConfigError(
+      variable,
+      'must be https; set MCP_REGISTRY_OIDC_ALLOW_HTTP_ISSUER=true only for development',
+    )
+  }
+  return url
+}
+
+function parseCookieSecrets(value: string): string[] {
+  const secrets = list(value)
+  if (secrets.length === 0 || secrets.some((secret) => secret.length < 32)) {
+    throw new ConfigError(
+      'MCP_REGISTRY_OIDC_COOKIE_SECRET',
+      `must be at least 32 characters (each, when rotating a comma-separated list): ${fixes.MCP_REGISTRY_OIDC_COOKIE_SECRET}`,
+    )
+  }
+  return secrets
+}
+
+function parseSigningSeed(value: string): string {
+  if (!/^[0-9a-fA-F]{64}$/.test(value)) {
+    throw new ConfigError(
+      'MCP_REGISTRY_JWT_PRIVATE_KEY',
+      `must be exactly 64 hex characters (a 32-byte Ed25519 seed): generate one with \`openssl rand -hex 32\``,
+    )
+  }
+  return value.toLowerCase()
+}
+
+function integerInRange(variable: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(variable, `must be a whole number from ${min} to ${max}`)
+  }
+  return value
+}
+
+function permissionsVariable(raw: RawEnv, name: 'PUBLISH' | 'EDIT', warnings: string[]): string[] {
+  const current = `MCP_REGISTRY_OIDC_${name}_PERMISSIONS` as const
+  const alias = `MCP_REGISTRY_OIDC_${name}_PERISSIONS` as const
+  if (raw[alias] !== undefined) {
+    warnings.push(`${alias} is deprecated: rename it to ${current}`)
+  }
+  return list(raw[current] ?? raw[alias])
+}
+
+/** Turns the schema-checked environment into the typed configuration, or throws a {@link ConfigError}. */
+export function parseConfig(raw: RawEnv): Config {
+  const warnings: string[] = []
+  const allowHttpIssuer = raw.MCP_REGISTRY_OIDC_ALLOW_HTTP_ISSUER
+  const issuer = parseIssuer(raw.MCP_REGISTRY_OIDC_ISSUER, allowHttpIssuer)
+  const clientId = raw.MCP_REGISTRY_OIDC_CLIENT_ID.trim()
+  if (!clientId)
+    throw new ConfigError(
+      'MCP_REGISTRY_OIDC_CLIENT_ID',
+      `is empty: ${fixes.MCP_REGISTRY_OIDC_CLIENT_ID}`,
+    )
+  const publicUrl = parsePublicUrl(raw.MCP_REGISTRY_OIDC_PUBLIC_URL)
+
+  let claimRequirements: ClaimRequirement[]
+  try {
+    claimRequirements = parseClaimRequirements(raw.MCP_REGISTRY_OIDC_EXTRA_CLAIMS ?? '')
+  } catch (error) {
+    throw new ConfigError(
+      'MCP_REGISTRY_OIDC_EXTRA_CLAIMS',
+      `must be a JSON array of objects, e.g. [{"hd":"example.com"}]: ${(error as Error).message}`,
+    )
+  }
+
+  let redirectAllowlist: RedirectAllowlist
+  try {
+    redirectAllowlist = parseRedirectAllowlist(list(raw.MCP_REGISTRY_OIDC_REDIRECT_ALLOWLIST))
+  } catch (error) {
+    throw new ConfigError(
+      'MCP_REGISTRY_OIDC_REDIRECT_ALLOWLIST',
+      `has an invalid entry: ${(error as Error).message}`,
+    )
+  }
+
+  const logLevel = raw.LOG_LEVEL.toLowerCase()
+  if (!logLevels.includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${logLevels.join(', ')}`)
+  }
+  const scopes = list(raw.MCP_REGISTRY_OIDC_SCOPES, /\s+/)
+  if (!scopes.includes('openid')) {
+    throw new ConfigError('MCP_REGISTRY_OIDC_SCOPES', 'must include "openid"')
+  }
+  const audiences = list(raw.MCP_REGISTRY_OIDC_AUDIENCE)
+
+  return {
+    issuer,
+    clientId,
+    clientSecret: raw.MCP_REGISTRY_OIDC_CLIENT_SECRET || undefined,
+    publicUrl,
+    callbackUrl: `${publicUrl}/v0/auth/oidc/callback`,
+    secureCookies: publicUrl.startsWith('https:'),
+    cookieSecrets: parseCookieSecrets(raw.MCP_REGISTRY_OIDC_COOKIE_SECRET),
+    signingSeedHex: parseSigningSeed(raw.MCP_REGISTRY_JWT_PRIVATE_KEY),
+    enabled: raw.MCP_REGISTRY_OIDC_ENABLED,
+    audiences: audiences.length > 0 ? audiences : [clientId],
+    scopes: scopes.join(' '),
+    claimRequirements,
+    publishPermissions: permissionsVariable(raw, 'PUBLISH', warnings),
+    editPermissions: permissionsVariable(raw, 'EDIT', warnings),
+    blockedNamespaces: list(raw.MCP_REGISTRY_BLOCKED_NAMESPACES),
+    redirectAllowlist,
+    tokenTtlSeconds: integerInRange(
+      'MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS',
+      raw.MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS,
+      30,
+      3600,
+    ),
+    allowHttpIssuer,
+    providerTimeoutMs: integerInRange(
+      'MCP_REGISTRY_OIDC_PROVIDER_TIMEOUT_MS',
+      raw.MCP_REGISTRY_OIDC_PROVIDER_TIMEOUT_MS,
+      100,
+      60_000,
+    ),
+    port: integerInRange('PORT', raw.PORT, 0, 65535),
+    host: raw.HOST,
+    logLevel,
+    warnings,
+  }
+}
+
+/** The one line the process prints before exiting 1: the variable and the fix, never a value. */
+export function describeStartupError(error: unknown): string {
+  const configError = error instanceof ConfigError ? error : configErrorFromSchema(error)
+  if (configError) return `mcp-registry-oidc: configuration error: ${configError.message}`
+  return `mcp-registry-oidc: failed to start: ${(error as Error)?.message ?? String(error)}`
+}

@@ -1,0 +1,83 @@
+/**
+ * The stable error codes of the SPEC, with the status each one answers and a
+ * sentence a person can act on. Routes throw {@link AuthError}; the error
+ * handler turns it into JSON or an HTML page.
+ */
+export const errorCatalog = {
+  invalid_request: { status: 400, description: 'The request is malformed.' },
+  redirect_uri_not_allowed: {
+    status: 400,
+    description:
+      'The redirect_uri is not allowed. Use a loopback address (http://127.0.0.1:PORT/…, http://[::1]:PORT/…, http://localhost:PORT/…) or a URL on the allow-list.',
+  },
+  flow_cookie_missing: {
+    status: 400,
+    description:
+      'The login cookie did not come back. Your browser may block cookies for this site, the login may have started on a different host than this service, or it took longer than 10 minutes. Start the login again.',
+  },
+  flow_cookie_invalid: {
+    status: 400,
+    description:
+      'The login cookie was altered or signed with an unknown key. Start the login again.',
+  },
+  flow_expired: {
+    status: 400,
+    description: 'The login took longer than 10 minutes. Start the login again.',
+  },
+  state_mismatch: {
+    status: 400,
+    description:
+      'The answer from the identity provider does not belong to a login started in this browser. Start the login again from the same browser.',
+  },
+  idp_error: { status: 400, description: 'The identity provider refused the login.' },
+  id_token_invalid: {
+    status: 401,
+    description: 'The identity token failed verification.',
+  },
+  claims_not_allowed: {
+    status: 403,
+    description: 'Your account is not allowed to obtain a registry token here.',
+  },
+  namespace_blocked: {
+    status: 403,
+    description:
+      'The permissions this service grants cover a blocked namespace; no token is issued.',
+  },
+  oidc_disabled: { status: 404, description: 'OpenID Connect login is disabled on this registry.' },
+  not_found: { status: 404, description: 'There is nothing here.' },
+  method_not_allowed: { status: 405, description: 'This method is not allowed here.' },
+  payload_too_large: { status: 413, description: 'The request body is larger than 16 KiB.' },
+  unsupported_media_type: {
+    status: 415,
+    description: 'Send the request body as application/json.',
+  },
+  rate_limited: { status: 429, description: 'Too many requests. Wait a moment and try again.' },
+  internal_error: { status: 500, description: 'Something went wrong on our side.' },
+  token_exchange_failed: {
+    status: 502,
+    description: 'The identity provider did not complete the login. Try again in a moment.',
+  },
+  provider_unavailable: {
+    status: 503,
+    description: 'The identity provider cannot be reached yet. Try again in a moment.',
+  },
+} as const satisfies Record<string, { status: number; description: string }>
+
+export type ErrorCode = keyof typeof errorCatalog
+
+export class AuthError extends Error {
+  override name = 'AuthError'
+  readonly statusCode: number
+  /**
+   * @param description shown to the user (HTML-escaped on pages); defaults to the catalogue's sentence
+   * @param reason what exactly failed, for the log; never a secret value
+   */
+  constructor(
+    readonly code: ErrorCode,
+    readonly description: string = errorCatalog[code].description,
+    readonly reason?: string,
+  ) {
+    super(reason ?? description)
+    this.statusCode = errorCatalog[code].status
+  }
+}

@@ -1,0 +1,274 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { decodeProtectedHeader } from 'jose'
+import * as oidc from 'openid-client'
+import type { Config } from '../config.js'
+import { boundedFetch, type OutboundLimits, OutboundRequestError } from './http.js'
+import { type IdTokenClaims, IdTokenInvalidError, verifyIdToken } from './id-token.js'
+import { createKeyStore, type KeyStore } from './key-store.js'
+
+/** The provider's metadata or keys are not loaded (yet): answer 503. */
+export class ProviderUnavailableError extends Error {
+  override name = 'ProviderUnavailableError'
+}
+
+/** The provider failed us at the token endpoint: answer 502. `message` says how. */
+export class TokenExchangeError extends Error {
+  override name = 'TokenExchangeError'
+}
+
+export interface LoginChecks {
+  readonly state: string
+  readonly nonce: string
+  readonly codeVerifier: string
+}
+
+export interface ProviderConnection {
+  readonly ready: boolean
+  /** Resolves once metadata and keys are loaded; the connection retries with backoff until then. */
+  whenReady(): Promise<void>
+  authorizationUrl(parameters: { state: string; nonce: string; codeChallenge: string }): URL
+  /**
+   * Validates the authorization response, redeems the code and checks the ID
+   * token (openid-client, signature checks on; then our own checks).
+   * Throws {@link TokenExchangeError}, {@link IdTokenInvalidError} or
+   * {@link ProviderUnavailableError}.
+   */
+  completeLogin(callbackQuery: string, checks: LoginChecks): Promise<IdTokenClaims>
+  /** Checks an ID token a caller brings along, against the accepted audiences. */
+  verifyIdToken(token: string): Promise<IdTokenClaims>
+  close(): void
+}
+
+interface Connected {
+  readonly metadata: oidc.ServerMetadata
+  readonly flowConfiguration: oidc.Configuration
+  readonly keys: KeyStore
+}
+
+const retryDelayMs = { first: 250, max: 30_000 }
+/** Provider documents are small; a few hundred KiB is already generous. */
+const maxResponseBytes = 512 * 1024
+const keyRefetchCooldownMs = 30_000
+
+function clientAuthentication(config: Config, metadata: oidc.ServerMetadata): oidc.ClientAuth {
+  if (!config.clientSecret) return oidc.None()
+  const supported = metadata.token_endpoint_auth_methods_supported
+  // RFC 8414: when the list is absent, client_secret_basic is the default.
+  if (!supported || supported.includes('client_secret_basic')) {
+    return oidc.ClientSecretBasic(config.clientSecret)
+  }
+  return oidc.ClientSecretPost(config.clientSecret)
+}
+
+function nextRetryDelay(attempt: number): number {
+  const capped = Math.min(retryDelayMs.max, retryDelayMs.first * 2 ** attempt)
+  return Math.round(capped * (0.5 + Math.random() / 2))
+}
+
+/** The `kid` of the ID token in a token endpoint answer, if the answer is one. */
+function idTokenKid(body: unknown): string | undefined {
+  const idToken = (body as { id_token?: unknown } | null)?.id_token
+  if (typeof idToken !== 'string') return undefined
+  try {
+    const { kid } = decodeProtectedHeader(idToken)
+    return typeof kid === 'string' ? kid : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Judges a token endpoint answer before openid-client does, so that a
+ * provider fault (502) is told apart from a token that fails its checks (401).
+ */
+async function tokenEndpointFault(response: Response): Promise<string | undefined> {
+  let body: unknown
+  try {
+    body = await response.clone().json()
+  } catch {
+    return `the token endpoint answered ${response.status} without a JSON body`
+  }
+  if (response.status !== 200) {
+    const error = (body as { error?: unknown } | null)?.error
+    return `the token endpoint answered ${response.status}${typeof error === 'string' ? ` (${error.slice(0, 64)})` : ''}`
+  }
+  if (typeof (body as { id_token?: unknown } | null)?.id_token !== 'string') {
+    return 'the token endpoint answer has no id_token'
+  }
+  return undefined
+}
+
+export function connectProvider(config: Config, log: FastifyBaseLogger): ProviderConnection {
+  const limits: OutboundLimits = { timeoutMs: config.providerTimeoutMs, maxBytes: maxResponseBytes }
+  const fetchBounded: oidc.CustomFetch = (url, init) => boundedFetch(url, init, limits)
+  const clientMetadata: Partial<oidc.ClientMetadata> = {
+    [oidc.clockTolerance]: 30,
+  }
+  const timeoutSeconds = config.providerTimeoutMs / 1000
+
+  let connected: Connected | undefined
+  let closed = false
+  let retryTimer: NodeJS.Timeout | undefined
+  let settleReadiness: { resolve(): void; reject(error: Error): void } | undefined
+  const readiness = new Promise<void>((resolve, reject) => {
+    settleReadiness = { resolve, reject }
+  })
+  // Nobody may be waiting for readiness; that must not become an unhandled rejection.
+  readiness.catch(() => {})
+
+  function newConfiguration(metadata: oidc.ServerMetadata): oidc.Configuration {
+    const configuration = new oidc.Configuration(
+      metadata,
+      config.clientId,
+      clientMetadata,
+      clientAuthentication(config, metadata),
+    )
+    if (config.allowHttpIssuer) oidc.allowInsecureRequests(configuration)
+    configuration.timeout = timeoutSeconds
+    return configuration
+  }
+
+  async function connect(): Promise<Connected> {
+    const discovered = await oidc.discovery(config.issuer, config.clientId, undefined, undefined, {
+      execute: config.allowHttpIssuer ? [oidc.allowInsecureRequests] : [],
+      timeout: timeoutSeconds,
+      [oidc.customFetch]: fetchBounded,
+    })
+    const metadata = discovered.serverMetadata()
+    if (!metadata.jwks_uri) throw new Error('the provider metadata has no jwks_uri')
+    const jwksUri = metadata.jwks_uri
+    const keys = createKeyStore({
+      refetchCooldownMs: keyRefetchCooldownMs,
+      fetchKeySet: async () => {
+        const response = await boundedFetch(
+          jwksUri,
+          { headers: { accept: 'application/json' } },
+          limits,
+        )
+        if (response.status !== 200)
+          throw new Error(`the JWKS endpoint answered ${response.status}`)
+        return response.json()
+      },
+    })
+    await keys.load()
+    return { metadata, flowConfiguration: newConfiguration(metadata), keys }
+  }
+
+  function attempt(attemptNumber: number): void {
+    connect().then(
+      (result) => {
+        if (closed) return
+        connected = result
+        log.info({ issuer: result.metadata.issuer }, 'provider ready')
+        settleReadiness?.resolve()
+      },
+      (error: unknown) => {
+        if (closed) return
+        const delay = nextRetryDelay(attemptNumber)
+        log.warn(
+          { issuer: config.issuer.href, reason: (error as Error).message, retryInMs: delay },
+          'provider not reachable',
+        )
+        retryTimer = setTimeout(() => attempt(attemptNumber + 1), delay)
+        retryTimer.unref()
+      },
+    )
+  }
+  attempt(0)
+
+  function current(): Connected {
+    if (!connected)
+      throw new ProviderUnavailableError('the OpenID provider has not been reached yet')
+    return connected
+  }
+
+  async function completeLogin(callbackQuery: string, checks: LoginChecks): Promise<IdTokenClaims> {
+    const { metadata, keys } = current()
+    // A configuration per login: openid-client's own key cache cannot be told
+    // that a new key appeared, so each login starts from this store's keys.
+    const configuration = newConfiguration(metadata)
+    let fault: string | undefined
+    configuration[oidc.customFetch] = async (url, init) => {
+      let response: Response
+      try {
+        response = await fetchBounded(url, init)
+      } catch (error) {
+        fault = (error as Error).message
+        throw error
+      }
+      if (url === metadata.token_endpoint) {
+        fault = await tokenEndpointFault(response)
+        if (fault) throw new OutboundRequestError(fault)
+        await keys.ensureKid(idTokenKid(await response.clone().json()))
+        oidc.setJwksCache(configuration, keys.snapshot())
+      }
+      return response
+    }
+    oidc.enableNonRepudiationChecks(configuration)
+    oidc.setJwksCache(configuration, keys.snapshot())
+
+    let idToken: string | undefined
+    try {
+      const tokens = await oidc.authorizationCodeGrant(
+        configuration,
+        new URL(`${config.callbackUrl}?${callbackQuery}`),
+        {
+          pkceCodeVerifier: checks.codeVerifier,
+          expectedState: checks.state,
+          expectedNonce: checks.nonce,
+          idTokenExpected: true,
+        },
+      )
+      idToken = tokens.id_token
+    } catch (error) {
+      if (fault !== undefined) throw new TokenExchangeError(fault, { cause: error })
+      throw new IdTokenInvalidError(describeClientError(error), { cause: error })
+    }
+    if (!idToken) throw new TokenExchangeError('the token endpoint answer has no id_token')
+    return verifyIdToken(idToken, keys.getKey, {
+      issuer: metadata.issuer,
+      audiences: [config.clientId],
+      nonce: checks.nonce,
+    })
+  }
+
+  return {
+    get ready() {
+      return connected !== undefined
+    },
+    whenReady: () => readiness,
+    authorizationUrl({ state, nonce, codeChallenge }) {
+      return oidc.buildAuthorizationUrl(current().flowConfiguration, {
+        redirect_uri: config.callbackUrl,
+        scope: config.scopes,
+        state,
+        nonce,
+        code_challenge: codeChallenge,
+        code_challenge_method: 'S256',
+      })
+    },
+    completeLogin,
+    verifyIdToken(token) {
+      const { metadata, keys } = current()
+      return verifyIdToken(token, keys.getKey, {
+        issuer: metadata.issuer,
+        audiences: config.audiences,
+      })
+    },
+    close() {
+      closed = true
+      clearTimeout(retryTimer)
+      settleReadiness?.reject(new ProviderUnavailableError('closed'))
+    },
+  }
+}
+
+function describeClientError(error: unknown): string {
+  if (error instanceof oidc.AuthorizationResponseError) {
+    return `the provider returned an error: ${error.error}`
+  }
+  const message = (error as Error)?.message ?? 'unknown failure'
+  const cause = (error as { cause?: { message?: unknown } })?.cause
+  const detail = cause && typeof cause.message === 'string' ? `: ${cause.message}` : ''
+  return `${message}${detail}`.slice(0, 300)
+}

@@ -1,0 +1,126 @@
+import { escapeHtml, icons, renderDocument } from './html.js'
+
+export interface ErrorPageInput {
+  status: number
+  /** Stable error code, e.g. `state_mismatch`. */
+  error: string
+  /** Human-readable explanation (may come from the identity provider). */
+  description: string
+  /** Where "Start again" leads, e.g. the login start URL. */
+  startUrl?: string
+}
+
+interface ErrorCopy {
+  title: string
+  hint?: string
+}
+
+const RESTART_HINT = 'Start the sign-in again from the beginning, in the same browser.'
+
+/** Human titles (and a hint on what to do) for the service's stable error codes. */
+const ERROR_COPY: Readonly<Record<string, ErrorCopy>> = {
+  flow_cookie_missing: {
+    title: 'Your sign-in session was not found',
+    hint: 'The sign-in has to finish in the same browser it started in, with cookies enabled. Start again from the beginning.',
+  },
+  flow_cookie_invalid: {
+    title: 'Your sign-in session is not valid',
+    hint: RESTART_HINT,
+  },
+  flow_expired: {
+    title: 'Your sign-in took too long',
+    hint: 'Sign-in links are valid for a few minutes only. Start again and finish within that time.',
+  },
+  state_mismatch: {
+    title: 'This sign-in does not match your session',
+    hint: 'This can happen when several sign-ins run in parallel or an old tab is reused. Start again from the beginning.',
+  },
+  idp_error: {
+    title: 'Your identity provider refused the sign-in',
+    hint: 'If you cancelled by mistake, or want to use another account, start again.',
+  },
+  id_token_invalid: {
+    title: 'Your identity could not be verified',
+    hint: RESTART_HINT,
+  },
+  token_exchange_failed: {
+    title: 'The identity provider did not answer',
+    hint: 'This is usually temporary. Wait a moment and start again.',
+  },
+  provider_unavailable: {
+    title: 'Sign-in is temporarily unavailable',
+    hint: 'The identity provider cannot be reached right now. Wait a moment and try again.',
+  },
+  claims_not_allowed: {
+    title: 'Your account is not allowed to use this registry',
+    hint: 'Sign in with a different account, or ask the registry operator for access.',
+  },
+  namespace_blocked: {
+    title: 'This namespace is blocked',
+    hint: 'Ask the registry operator about the namespaces you may publish to.',
+  },
+  redirect_uri_not_allowed: {
+    title: 'That redirect address is not allowed',
+    hint: 'The tool that started the sign-in asked to return to an address this service does not trust.',
+  },
+  oidc_disabled: {
+    title: 'Sign-in is turned off',
+    hint: 'OpenID Connect sign-in is disabled on this registry.',
+  },
+}
+
+function fallbackTitle(status: number): string {
+  if (status === 404) return 'Not found'
+  if (status === 401 || status === 403) return 'Access denied'
+  if (status >= 500) return 'Something went wrong'
+  return 'Sign-in failed'
+}
+
+function hasControlOrBackslash(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i)
+    if (code < 0x20 || code === 0x7f || code === 0x5c) return true
+  }
+  return false
+}
+
+/**
+ * Only plain http(s) URLs and same-origin absolute paths are linked; anything
+ * else (javascript:, data:, protocol-relative //host, …) is dropped.
+ */
+function safeHref(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined
+  const trimmed = url.trim()
+  if (trimmed === '' || hasControlOrBackslash(trimmed)) return undefined
+  if (trimmed.startsWith('/') && !trimmed.startsWith('//')) return trimmed
+  try {
+    const parsed = new URL(trimmed)
+    if (parsed.protocol === 'https:' || parsed.protocol === 'http:') return trimmed
+  } catch {
+    // not a URL
+  }
+  return undefined
+}
+
+/** The page shown when a login (or another browser-facing request) fails. */
+export function renderErrorPage(input: ErrorPageInput): string {
+  const { status, error, description } = input
+  const copy = ERROR_COPY[error]
+  const title = copy?.title ?? fallbackTitle(status)
+  const href = safeHref(input.startUrl)
+  const statusText = Number.isInteger(status) ? String(status) : ''
+
+  const body = `<main class="card">
+<p class="brand">${icons.logo}<span>MCP Registry</span></p>
+<header>
+<div class="title-row"><span class="badge badge-error">${icons.alert}</span><h1 class="error-title">${escapeHtml(title)}</h1></div>
+</header>
+${description.trim() === '' ? '' : `<p class="description">${escapeHtml(description)}</p>`}
+${copy?.hint ? `<p class="hint">${escapeHtml(copy.hint)}</p>` : ''}
+${href === undefined ? '' : `<p class="actions"><a class="button" href="${escapeHtml(href)}">Start again</a></p>`}
+<p class="error-code"><span class="muted">Error code <code>${escapeHtml(error)}</code></span>${statusText ? `<span class="muted">HTTP status <code>${escapeHtml(statusText)}</code></span>` : ''}</p>
+<p class="small muted">If this keeps happening, send the error code to the registry operator.</p>
+</main>`
+
+  return renderDocument({ title: `${title} · MCP Registry`, body })
+}

@@ -1,0 +1,149 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { Config } from '../../config.js'
+import { AuthError } from '../../errors.js'
+import {
+  decodeFlow,
+  type Flow,
+  flowCookieName,
+  flowCookieOptions,
+  flowCookiePrefix,
+  isFlowExpired,
+} from '../../oidc/flow-cookie.js'
+import { IdTokenInvalidError } from '../../oidc/id-token.js'
+import { ProviderUnavailableError, TokenExchangeError } from '../../oidc/provider.js'
+import { withTokenParameters } from '../../oidc/redirect-target.js'
+import { acceptsOnlyJson, sendHtml } from '../../pages/respond.js'
+import { renderTokenPage } from '../../pages/token-page.js'
+
+interface CallbackQuery {
+  code?: string
+  state?: string
+  iss?: string
+  error?: string
+  error_description?: string
+}
+
+const schema = {
+  querystring: {
+    type: 'object',
+    // Providers add their own parameters (session_state, scope, authuser…); openid-client judges them.
+    properties: {
+      code: { type: 'string', maxLength: 4096 },
+      state: { type: 'string', maxLength: 512 },
+      iss: { type: 'string', maxLength: 2048 },
+      error: { type: 'string', maxLength: 256 },
+      error_description: { type: 'string', maxLength: 1024 },
+    },
+  },
+} as const
+
+function clearFlowCookie(reply: FastifyReply, name: string, config: Config): void {
+  const { maxAge: _, signed: __, ...attributes } = flowCookieOptions(config.secureCookies)
+  reply.clearCookie(name, attributes)
+}
+
+/**
+ * Finds this login's flow cookie and checks it, before anything is sent to
+ * the provider. The cookie is single-use: it is cleared whatever happens next.
+ */
+function takeFlow(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  config: Config,
+  state: string | undefined,
+): Flow {
+  const prefix = flowCookiePrefix(config.secureCookies)
+  const anyFlowCookie = Object.keys(request.cookies).some((name) => name.startsWith(prefix))
+  if (!anyFlowCookie)
+    throw new AuthError('flow_cookie_missing', undefined, 'no flow cookie in the request')
+  if (!state) throw new AuthError('state_mismatch', undefined, 'the callback has no state')
+
+  const name = flowCookieName(state, config.secureCookies)
+  const raw = request.cookies[name]
+  if (raw === undefined) {
+    throw new AuthError('state_mismatch', undefined, 'no flow cookie belongs to this state')
+  }
+  clearFlowCookie(reply, name, config)
+  const unsigned = request.unsignCookie(raw)
+  const flow = unsigned.valid && unsigned.value !== null ? decodeFlow(unsigned.value) : undefined
+  if (!flow) throw new AuthError('flow_cookie_invalid', undefined, 'bad signature or content')
+  if (flow.state !== state) {
+    throw new AuthError(
+      'state_mismatch',
+      undefined,
+      'the signed state differs from the callback state',
+    )
+  }
+  if (isFlowExpired(flow, Math.floor(Date.now() / 1000))) {
+    throw new AuthError('flow_expired', undefined, 'the flow cookie is older than its lifetime')
+  }
+  return flow
+}
+
+function asAuthError(error: unknown): unknown {
+  if (error instanceof TokenExchangeError) {
+    return new AuthError('token_exchange_failed', undefined, error.message)
+  }
+  if (error instanceof IdTokenInvalidError) {
+    return new AuthError('id_token_invalid', undefined, error.message)
+  }
+  if (error instanceof ProviderUnavailableError) {
+    return new AuthError('provider_unavailable', undefined, error.message)
+  }
+  return error
+}
+
+/** `GET …/auth/oidc/callback`: finishes the login and hands over the registry token. */
+const callback: FastifyPluginAsync = async (app) => {
+  const { config, provider, tokenIssuer } = app
+
+  app.get<{ Querystring: CallbackQuery }>(
+    '/auth/oidc/callback',
+    { schema },
+    async (request, reply) => {
+      const query = request.query
+      if (query.error !== undefined) {
+        if (query.state)
+          clearFlowCookie(reply, flowCookieName(query.state, config.secureCookies), config)
+        const detail = query.error_description ? `: ${query.error_description}` : ''
+        throw new AuthError(
+          'idp_error',
+          `The identity provider refused the login (${query.error}${detail}).`,
+          `provider error ${query.error}`,
+        )
+      }
+      const flow = takeFlow(request, reply, config, query.state)
+      const rawQuery = request.url.slice(request.url.indexOf('?') + 1)
+      const claims = await provider.completeLogin(rawQuery, flow).catch((error: unknown) => {
+        throw asAuthError(error)
+      })
+      const issued = await tokenIssuer.issue(claims)
+      request.log.info({ sub: claims.sub, outcome: 'login_completed' }, 'login completed')
+
+      if (flow.target) {
+        const parameters: Record<string, string> = {
+          registry_token: issued.registry_token,
+          expires_at: String(issued.expires_at),
+        }
+        if (flow.callerState !== undefined) parameters.state = flow.callerState
+        return reply.redirect(withTokenParameters(flow.target, parameters), 302)
+      }
+      if (acceptsOnlyJson(request)) {
+        return { registry_token: issued.registry_token, expires_at: issued.expires_at }
+      }
+      return sendHtml(
+        reply,
+        200,
+        renderTokenPage({
+          token: issued.registry_token,
+          expiresAt: issued.expires_at,
+          permissions: issued.permissions,
+          subject: claims.sub,
+          registryUrl: config.publicUrl,
+        }),
+      )
+    },
+  )
+}
+
+export default callback

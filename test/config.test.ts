@@ -1,0 +1,179 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { buildApp } from '../src/app.js'
+import { describeStartupError } from '../src/config.js'
+import { testCookieSecret, testSigningSeedHex } from './helpers/service.js'
+
+/** A complete, valid environment; its provider is never reached in these tests. */
+const validEnv: Record<string, string | undefined> = {
+  MCP_REGISTRY_OIDC_ISSUER: 'https://idp.invalid',
+  MCP_REGISTRY_OIDC_CLIENT_ID: 'registry',
+  MCP_REGISTRY_OIDC_CLIENT_SECRET: 'client-secret-value-do-not-print',
+  MCP_REGISTRY_OIDC_PUBLIC_URL: 'https://registry.example.com',
+  MCP_REGISTRY_OIDC_COOKIE_SECRET: testCookieSecret,
+  MCP_REGISTRY_JWT_PRIVATE_KEY: testSigningSeedHex,
+  LOG_LEVEL: 'silent',
+}
+
+async function startupLine(overrides: Record<string, string | undefined>): Promise<string> {
+  try {
+    const app = await buildApp({ ...validEnv, ...overrides })
+    await app.close()
+    return 'started'
+  } catch (error) {
+    return describeStartupError(error)
+  }
+}
+
+t.test('bad configuration names the variable and the fix, never the value', async (t) => {
+  const cases: Array<[string, Record<string, string | undefined>, RegExp]> = [
+    [
+      'missing issuer',
+      { MCP_REGISTRY_OIDC_ISSUER: undefined },
+      /MCP_REGISTRY_OIDC_ISSUER is required/,
+    ],
+    [
+      'http issuer',
+      { MCP_REGISTRY_OIDC_ISSUER: 'http://idp.example' },
+      /MCP_REGISTRY_OIDC_ISSUER must be https/,
+    ],
+    [
+      'issuer not a URL',
+      { MCP_REGISTRY_OIDC_ISSUER: 'idp.example' },
+      /MCP_REGISTRY_OIDC_ISSUER is not an absolute URL/,
+    ],
+    [
+      'missing client id',
+      { MCP_REGISTRY_OIDC_CLIENT_ID: undefined },
+      /MCP_REGISTRY_OIDC_CLIENT_ID is required/,
+    ],
+    [
+      '63-character key',
+      { MCP_REGISTRY_JWT_PRIVATE_KEY: testSigningSeedHex.slice(1) },
+      /MCP_REGISTRY_JWT_PRIVATE_KEY .*openssl rand -hex 32/,
+    ],
+    [
+      'non-hex key',
+      { MCP_REGISTRY_JWT_PRIVATE_KEY: `${testSigningSeedHex.slice(2)}zz` },
+      /MCP_REGISTRY_JWT_PRIVATE_KEY must be exactly 64 hex/,
+    ],
+    [
+      'missing key',
+      { MCP_REGISTRY_JWT_PRIVATE_KEY: undefined },
+      /MCP_REGISTRY_JWT_PRIVATE_KEY is required.*openssl rand -hex 32/,
+    ],
+    [
+      'short cookie secret',
+      { MCP_REGISTRY_OIDC_COOKIE_SECRET: 'too-short' },
+      /MCP_REGISTRY_OIDC_COOKIE_SECRET must be at least 32/,
+    ],
+    [
+      'short rotated cookie secret',
+      { MCP_REGISTRY_OIDC_COOKIE_SECRET: `${testCookieSecret},short` },
+      /MCP_REGISTRY_OIDC_COOKIE_SECRET must be at least 32/,
+    ],
+    [
+      'claims not JSON',
+      { MCP_REGISTRY_OIDC_EXTRA_CLAIMS: '{hd:' },
+      /MCP_REGISTRY_OIDC_EXTRA_CLAIMS must be a JSON array of objects/,
+    ],
+    [
+      'claims an object',
+      { MCP_REGISTRY_OIDC_EXTRA_CLAIMS: '{"hd":"corp.example"}' },
+      /MCP_REGISTRY_OIDC_EXTRA_CLAIMS must be a JSON array/,
+    ],
+    [
+      'claims an array of strings',
+      { MCP_REGISTRY_OIDC_EXTRA_CLAIMS: '["hd"]' },
+      /MCP_REGISTRY_OIDC_EXTRA_CLAIMS must be a JSON array/,
+    ],
+    [
+      'TTL of 5',
+      { MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS: '5' },
+      /MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS must be a whole number from 30 to 3600/,
+    ],
+    [
+      'TTL not a number',
+      { MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS: 'soon' },
+      /MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS is malformed/,
+    ],
+    [
+      'public URL relative',
+      { MCP_REGISTRY_OIDC_PUBLIC_URL: 'relative/path/only' },
+      /MCP_REGISTRY_OIDC_PUBLIC_URL is not an absolute URL/,
+    ],
+    [
+      'public URL not http',
+      { MCP_REGISTRY_OIDC_PUBLIC_URL: 'ftp://registry.example.com' },
+      /MCP_REGISTRY_OIDC_PUBLIC_URL must be an http\(s\) URL/,
+    ],
+    [
+      'enabled not boolean',
+      { MCP_REGISTRY_OIDC_ENABLED: 'maybe' },
+      /MCP_REGISTRY_OIDC_ENABLED is malformed: expected "true" or "false"/,
+    ],
+    [
+      'allow-list entry with userinfo',
+      { MCP_REGISTRY_OIDC_REDIRECT_ALLOWLIST: 'https://u:p@app.example.com/cb' },
+      /MCP_REGISTRY_OIDC_REDIRECT_ALLOWLIST has an invalid entry/,
+    ],
+    [
+      'scopes without openid',
+      { MCP_REGISTRY_OIDC_SCOPES: 'email profile' },
+      /MCP_REGISTRY_OIDC_SCOPES must include "openid"/,
+    ],
+    ['unknown log level', { LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+  ]
+  for (const [name, overrides, expected] of cases) {
+    const line = await startupLine(overrides)
+    t.match(line, expected, name)
+    t.notMatch(line, /\n/, `${name}: one line`)
+    for (const value of Object.values(overrides)) {
+      if (value && value.length > 8) t.notMatch(line, value, `${name}: the value is not printed`)
+    }
+  }
+})
+
+t.test('a valid configuration starts, and the deprecated spellings are accepted', async (t) => {
+  t.equal(await startupLine({}), 'started')
+  const app = await buildApp({
+    ...validEnv,
+    MCP_REGISTRY_OIDC_PUBLISH_PERISSIONS: 'com.example/*',
+    MCP_REGISTRY_OIDC_EDIT_PERISSIONS: 'com.example/tools',
+    MCP_REGISTRY_OIDC_AUDIENCE: 'a, b',
+  })
+  t.teardown(() => app.close())
+  t.same(app.config.publishPermissions, ['com.example/*'])
+  t.same(app.config.editPermissions, ['com.example/tools'])
+  t.same(app.config.audiences, ['a', 'b'])
+  t.equal(app.config.callbackUrl, 'https://registry.example.com/v0/auth/oidc/callback')
+  t.equal(app.config.secureCookies, true)
+  t.same(app.config.warnings, [
+    'MCP_REGISTRY_OIDC_PUBLISH_PERISSIONS is deprecated: rename it to MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS',
+    'MCP_REGISTRY_OIDC_EDIT_PERISSIONS is deprecated: rename it to MCP_REGISTRY_OIDC_EDIT_PERMISSIONS',
+  ])
+})
+
+t.test('the process exits 1 with one line on stderr', async (t) => {
+  const server = fileURLToPath(new URL('../src/server.ts', import.meta.url))
+  const child = spawn(process.execPath, [...process.execArgv, server], {
+    env: { PATH: process.env.PATH, ...validEnv, MCP_REGISTRY_JWT_PRIVATE_KEY: 'abc123' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  let stdout = ''
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk
+  })
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk
+  })
+  const code = await new Promise((resolve) => child.on('exit', resolve))
+  t.equal(code, 1)
+  t.equal(stdout, '')
+  t.equal(stderr.trim().split('\n').length, 1, stderr)
+  t.match(stderr, /MCP_REGISTRY_JWT_PRIVATE_KEY must be exactly 64 hex characters/)
+  t.notMatch(stderr, 'abc123')
+  t.notMatch(stderr, 'client-secret-value-do-not-print')
+})
