@@ -158,7 +158,8 @@ t.test('a valid configuration starts, and the deprecated spellings are accepted'
 t.test('the process exits 1 with one line on stderr', async (t) => {
   const server = fileURLToPath(new URL('../src/server.ts', import.meta.url))
   const child = spawn(process.execPath, [...process.execArgv, server], {
-    env: { PATH: process.env.PATH, ...validEnv, MCP_REGISTRY_JWT_PRIVATE_KEY: 'abc123' },
+    // process.env carries the TypeScript loader's settings (transpile only).
+    env: { ...process.env, ...validEnv, MCP_REGISTRY_JWT_PRIVATE_KEY: 'abc123' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stderr = ''
