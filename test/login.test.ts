@@ -1,9 +1,9 @@
-import { createPrivateKey, createPublicKey } from 'node:crypto'
 import { generateKeyPair, SignJWT } from 'jose'
 import t from 'tap'
 import { decodeFlow, encodeFlow } from '../src/oidc/flow-cookie.js'
 import { verifyRegistryToken } from '../src/registry/token.js'
 import { flowCookie, loginUntilCallback } from './helpers/login.js'
+import { registryPublicKey } from './helpers/registry-key.js'
 import {
   callbackUrlFor,
   type RunningService,
@@ -12,17 +12,7 @@ import {
 } from './helpers/service.js'
 import { freePort, startTestProvider, type TestProvider } from './helpers/test-provider.js'
 
-/** The registry's public key, derived from the shared seed the way the registry does (Go's ed25519.NewKeyFromSeed). */
-const registryPublicKey = createPublicKey(
-  createPrivateKey({
-    key: Buffer.concat([
-      Buffer.from('302e020100300506032b657004220420', 'hex'),
-      Buffer.from(testSigningSeedHex, 'hex'),
-    ]),
-    format: 'der',
-    type: 'pkcs8',
-  }),
-)
+const registryKey = registryPublicKey(testSigningSeedHex)
 
 const ports = await Promise.all([freePort(), freePort(), freePort()])
 const [mainPort, strictPort, disabledPort] = ports as [number, number, number]
@@ -60,7 +50,7 @@ t.test('a browser login ends on the token page', async (t) => {
   const page = await response.text()
   const token = /eyJ[\w-]+\.[\w-]+\.[\w-]+/.exec(page)?.[0]
   t.ok(token, 'the page shows the token')
-  const claims = await verifyRegistryToken(token as string, registryPublicKey)
+  const claims = await verifyRegistryToken(token as string, registryKey)
   t.equal(claims.auth_method_sub, 'alice')
   t.same(claims.permissions, [
     { action: 'publish', resource: 'com.example/*' },
@@ -74,7 +64,7 @@ t.test('a JSON client gets the token as JSON', async (t) => {
   const response = await browser.request(callbackUrl, { headers: { accept: 'application/json' } })
   t.equal(response.status, 200)
   const body = (await response.json()) as { registry_token: string; expires_at: number }
-  const claims = await verifyRegistryToken(body.registry_token, registryPublicKey)
+  const claims = await verifyRegistryToken(body.registry_token, registryKey)
   t.equal(body.expires_at, claims.exp)
   t.equal(claims.exp - claims.iat, 300)
 })
@@ -92,7 +82,7 @@ t.test('a loopback target receives the token and the caller state in the query',
   t.equal(location.searchParams.get('state'), 'caller-state-42')
   const claims = await verifyRegistryToken(
     location.searchParams.get('registry_token') as string,
-    registryPublicKey,
+    registryKey,
   )
   t.equal(String(claims.exp), location.searchParams.get('expires_at'))
 })
@@ -158,7 +148,7 @@ t.test('the exchange endpoint turns a provider ID token into a registry token', 
   t.equal(response.status, 200)
   const body = (await response.json()) as { registry_token: string; expires_at: number }
   t.same(Object.keys(body).sort(), ['expires_at', 'registry_token'])
-  const claims = await verifyRegistryToken(body.registry_token, registryPublicKey)
+  const claims = await verifyRegistryToken(body.registry_token, registryKey)
   t.equal(claims.auth_method, 'oidc')
   t.equal(claims.auth_method_sub, 'alice')
 })

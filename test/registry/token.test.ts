@@ -3,6 +3,7 @@ import { CompactSign } from 'jose'
 import t from 'tap'
 import type { Permission } from '../../src/registry/policy.js'
 import { createRegistryTokenSigner, verifyRegistryToken } from '../../src/registry/token.js'
+import { privateKeyFromSeed } from '../helpers/registry-key.js'
 
 // RFC 8032 section 7.1, TEST 1.
 const SEED = '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60'
@@ -29,21 +30,11 @@ const expectedKid = b64u(
   createHash('sha256').update(`{"crv":"Ed25519","kty":"OKP","x":"${publicJwkFromRfc.x}"}`).digest(),
 )
 
-const pkcs8 = (seedHex: string) =>
-  createPrivateKey({
-    key: Buffer.concat([
-      Buffer.from('302e020100300506032b657004220420', 'hex'),
-      Buffer.from(seedHex, 'hex'),
-    ]),
-    format: 'der',
-    type: 'pkcs8',
-  })
-
 // Signs arbitrary header and claims, to build the tokens the verifier must refuse.
 const signRaw = (header: Record<string, unknown>, claims: Record<string, unknown>, seed = SEED) =>
   new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
     .setProtectedHeader({ alg: 'EdDSA', ...header })
-    .sign(pkcs8(seed))
+    .sign(privateKeyFromSeed(seed))
 
 const validClaims = (overrides: Record<string, unknown> = {}) => ({
   iss: 'mcp-registry',
