@@ -1,4 +1,4 @@
-import { createHash, createHmac, createPrivateKey, createPublicKey, verify } from 'node:crypto'
+import { createHash, createHmac, createPublicKey, verify } from 'node:crypto'
 import { CompactSign } from 'jose'
 import t from 'tap'
 import type { Permission } from '../../src/registry/policy.js'
