@@ -50,6 +50,8 @@ export async function buildApp(
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
   })
+  // Only JSON bodies are accepted anywhere; anything else is a 415, not a string to validate.
+  app.removeContentTypeParser('text/plain')
   try {
     await app.register(fastifyEnv, { schema: envSchema, data: env, env: false, confKey: 'env' })
     await app.after()

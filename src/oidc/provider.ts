@@ -248,7 +248,7 @@ export function connectProvider(config: Config, log: FastifyBaseLogger): Provide
       })
     },
     completeLogin,
-    verifyIdToken(token) {
+    async verifyIdToken(token) {
       const { metadata, keys } = current()
       return verifyIdToken(token, keys.getKey, {
         issuer: metadata.issuer,
