@@ -2,15 +2,17 @@ import fastifyCookie from '@fastify/cookie'
 import fastifyEnv from '@fastify/env'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { DestinationStream } from 'pino'
-import { type Config, envSchema, parseConfig, type RawEnv } from './config.js'
+import { type Config, envSchema, parseConfig, parseTrustedProxies, type RawEnv } from './config.js'
 import { loggerOptions } from './logger.js'
 import { connectProvider, type ProviderConnection } from './oidc/provider.js'
 import { pageSecurityHeaders } from './pages/respond.js'
 import errorHandler from './plugins/error-handler.js'
+import { loginRateLimit } from './plugins/rate-limit.js'
 import { createRegistryTokenIssuer, type RegistryTokenIssuer } from './registry/issuer.js'
 import callback from './routes/auth/callback.js'
 import disabled from './routes/auth/disabled.js'
 import exchange from './routes/auth/exchange.js'
+import otherMethods from './routes/auth/other-methods.js'
 import start from './routes/auth/start.js'
 import health from './routes/health.js'
 
@@ -42,6 +44,8 @@ export async function buildApp(
   env: Environment,
   options: AppOptions = {},
 ): Promise<FastifyInstance> {
+  // Needed before the rest of the configuration is read: Fastify takes it at construction.
+  const trustedProxies = parseTrustedProxies(env.MCP_REGISTRY_OIDC_TRUST_PROXY)
   const app = Fastify({
     // The level is set from the validated configuration below.
     logger: loggerOptions(options.logStream),
@@ -49,6 +53,8 @@ export async function buildApp(
     // Input is either valid as sent or refused; never silently coerced or trimmed.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    // X-Forwarded-For is believed only from proxies the deployer named.
+    trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
   })
   // Only JSON bodies are accepted anywhere; anything else is a 415, not a string to validate.
   app.removeContentTypeParser('text/plain')
@@ -71,11 +77,19 @@ export async function buildApp(
     app.addHook('onClose', async () => app.provider.close())
 
     await app.register(fastifyCookie, { secret: [...config.cookieSecrets] })
+    if (config.trustedProxies.length > 0) {
+      app.log.info(
+        { trustedProxies: config.trustedProxies },
+        'client addresses are read from X-Forwarded-For set by these proxies',
+      )
+    }
     await app.register(errorHandler)
     await app.register(health)
+    const rateLimit = await loginRateLimit(app, config)
     for (const prefix of apiPrefixes) {
       await app.register(
         async (auth) => {
+          if (rateLimit) auth.addHook('onRequest', rateLimit)
           auth.addHook('onSend', async (_request, reply) => {
             reply.headers(pageSecurityHeaders)
           })
@@ -83,6 +97,7 @@ export async function buildApp(
           await auth.register(start)
           await auth.register(callback)
           await auth.register(exchange)
+          await auth.register(otherMethods)
         },
         { prefix },
       )

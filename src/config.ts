@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { parseRedirectAllowlist, type RedirectAllowlist } from './oidc/redirect-target.js'
 import { type ClaimRequirement, parseClaimRequirements } from './registry/policy.js'
 
@@ -22,6 +23,10 @@ export interface RawEnv {
   MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS: number
   MCP_REGISTRY_OIDC_ALLOW_HTTP_ISSUER: boolean
   MCP_REGISTRY_OIDC_PROVIDER_TIMEOUT_MS: number
+  MCP_REGISTRY_OIDC_JWKS_REFETCH_COOLDOWN_MS: number
+  MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: number
+  MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS: number
+  MCP_REGISTRY_OIDC_TRUST_PROXY?: string
   PORT: number
   HOST: string
   LOG_LEVEL: string
@@ -63,6 +68,10 @@ export const envSchema = {
     MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS: { type: 'integer', default: 300 },
     MCP_REGISTRY_OIDC_ALLOW_HTTP_ISSUER: { type: 'boolean', default: false },
     MCP_REGISTRY_OIDC_PROVIDER_TIMEOUT_MS: { type: 'integer', default: 5000 },
+    MCP_REGISTRY_OIDC_JWKS_REFETCH_COOLDOWN_MS: { type: 'integer', default: 30_000 },
+    MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: { type: 'integer', default: 120 },
+    MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS: { type: 'integer', default: 60 },
+    MCP_REGISTRY_OIDC_TRUST_PROXY: { type: 'string' },
     PORT: { type: 'integer', default: 8080 },
     HOST: { type: 'string', default: '0.0.0.0' },
     LOG_LEVEL: { type: 'string', default: 'info' },
@@ -92,6 +101,13 @@ export interface Config {
   readonly tokenTtlSeconds: number
   readonly allowHttpIssuer: boolean
   readonly providerTimeoutMs: number
+  /** Minimum time between two JWKS fetches caused by unknown `kid`s. */
+  readonly jwksRefetchCooldownMs: number
+  /** Requests per window and client address on the login routes; 0 turns the limit off. */
+  readonly rateLimitMax: number
+  readonly rateLimitWindowSeconds: number
+  /** Proxies whose X-Forwarded-For is believed (addresses, CIDR ranges, proxy-addr names); empty: none. */
+  readonly trustedProxies: readonly string[]
   readonly port: number
   readonly host: string
   readonly logLevel: string
@@ -214,6 +230,35 @@ function integerInRange(variable: string, value: number, min: number, max: numbe
   return value
 }
 
+const proxyRangeNames = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+/**
+ * MCP_REGISTRY_OIDC_TRUST_PROXY: the reverse proxies whose X-Forwarded-For
+ * names the client (for rate limiting and logs). Off unless set, and only
+ * explicit addresses: trusting every peer would let any client pick its own
+ * address, and Fastify ignores bare hop counts for the same reason.
+ */
+export function parseTrustedProxies(value: string | undefined): string[] {
+  const entries = list(value)
+  for (const [index, entry] of entries.entries()) {
+    if (proxyRangeNames.has(entry)) continue
+    const [address = '', prefix, ...rest] = entry.split('/')
+    const version = isIP(address)
+    const prefixOk =
+      prefix === undefined ||
+      (/^[0-9]{1,3}$/.test(prefix) &&
+        Number(prefix) > 0 &&
+        Number(prefix) <= (version === 6 ? 128 : 32))
+    if (version === 0 || !prefixOk || rest.length > 0) {
+      throw new ConfigError(
+        'MCP_REGISTRY_OIDC_TRUST_PROXY',
+        `entry ${index + 1} must be an IP address, a CIDR range such as 10.0.0.0/8 (not /0), or one of loopback, linklocal, uniquelocal`,
+      )
+    }
+  }
+  return entries
+}
+
 function permissionsVariable(raw: RawEnv, name: 'PUBLISH' | 'EDIT', warnings: string[]): string[] {
   const current = `MCP_REGISTRY_OIDC_${name}_PERMISSIONS` as const
   const alias = `MCP_REGISTRY_OIDC_${name}_PERISSIONS` as const
@@ -296,6 +341,25 @@ export function parseConfig(raw: RawEnv): Config {
       100,
       60_000,
     ),
+    jwksRefetchCooldownMs: integerInRange(
+      'MCP_REGISTRY_OIDC_JWKS_REFETCH_COOLDOWN_MS',
+      raw.MCP_REGISTRY_OIDC_JWKS_REFETCH_COOLDOWN_MS,
+      0,
+      3_600_000,
+    ),
+    rateLimitMax: integerInRange(
+      'MCP_REGISTRY_OIDC_RATE_LIMIT_MAX',
+      raw.MCP_REGISTRY_OIDC_RATE_LIMIT_MAX,
+      0,
+      1_000_000,
+    ),
+    rateLimitWindowSeconds: integerInRange(
+      'MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS',
+      raw.MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS,
+      1,
+      86_400,
+    ),
+    trustedProxies: parseTrustedProxies(raw.MCP_REGISTRY_OIDC_TRUST_PROXY),
     port: integerInRange('PORT', raw.PORT, 0, 65535),
     host: raw.HOST,
     logLevel,

@@ -1,3 +1,5 @@
+import { maxParallelFlows } from './oidc/flow-cookie.js'
+
 /**
  * The stable error codes of the SPEC, with the status each one answers and a
  * sentence a person can act on. Routes throw {@link AuthError}; the error
@@ -26,17 +28,21 @@ export const errorCatalog = {
   },
   state_mismatch: {
     status: 400,
-    description:
-      'The answer from the identity provider does not belong to a login started in this browser. Start the login again from the same browser.',
+    description: `The answer from the identity provider does not belong to a login started in this browser, or more than ${maxParallelFlows} logins were started at once and this one was dropped. Start the login again from the same browser.`,
   },
-  idp_error: { status: 400, description: 'The identity provider refused the login.' },
+  idp_error: {
+    status: 400,
+    description: 'The identity provider refused the login. Start the login again.',
+  },
   id_token_invalid: {
     status: 401,
-    description: 'The identity token failed verification.',
+    description:
+      'The identity token failed verification, so no registry token was issued. Start the login again; if this keeps happening, ask the operator of this service to check its provider settings and clock.',
   },
   claims_not_allowed: {
     status: 403,
-    description: 'Your account is not allowed to obtain a registry token here.',
+    description:
+      "Your account is not allowed to obtain a registry token here. Sign in with an account that meets this registry's requirements, or ask its operator for access.",
   },
   namespace_blocked: {
     status: 403,
@@ -45,7 +51,10 @@ export const errorCatalog = {
   },
   oidc_disabled: { status: 404, description: 'OpenID Connect login is disabled on this registry.' },
   not_found: { status: 404, description: 'There is nothing here.' },
-  method_not_allowed: { status: 405, description: 'This method is not allowed here.' },
+  method_not_allowed: {
+    status: 405,
+    description: 'This address does not answer this HTTP method.',
+  },
   payload_too_large: { status: 413, description: 'The request body is larger than 16 KiB.' },
   unsupported_media_type: {
     status: 415,

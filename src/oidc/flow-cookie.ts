@@ -33,15 +33,30 @@ export function flowCookieName(state: string, secure: boolean): string {
   return flowCookiePrefix(secure) + digest
 }
 
+/**
+ * Logins one browser may have open at once. A new login clears the oldest
+ * beyond this, so parallel tabs work but cookies never pile up into a
+ * request header that proxies refuse (each cookie can approach 4 KiB).
+ */
+export const maxParallelFlows = 3
+
+function flowCookieAttributes(secure: boolean) {
+  return { path: '/', httpOnly: true, sameSite: 'lax', secure } as const
+}
+
 export function flowCookieOptions(secure: boolean) {
-  return {
-    path: '/',
-    httpOnly: true,
-    sameSite: 'lax',
-    secure,
-    maxAge: flowLifetimeSeconds,
-    signed: true,
-  } as const
+  return { ...flowCookieAttributes(secure), maxAge: flowLifetimeSeconds, signed: true } as const
+}
+
+/** Clearing must repeat the attributes the cookie was set with, or browsers keep it. */
+export function flowCookieClearOptions(secure: boolean) {
+  return flowCookieAttributes(secure)
+}
+
+/** How often a cookie name appears in a raw Cookie header (parsers keep only one). */
+export function cookieOccurrences(header: string | undefined, name: string): number {
+  if (header === undefined) return 0
+  return header.split(';').filter((pair) => pair.trim().startsWith(`${name}=`)).length
 }
 
 interface EncodedFlow {
@@ -94,4 +109,40 @@ export function decodeFlow(value: string): Flow | undefined {
 export function isFlowExpired(flow: Flow, nowSeconds: number): boolean {
   const age = nowSeconds - flow.createdAt
   return age > flowLifetimeSeconds || age < -replicaClockSkewSeconds
+}
+
+type Unsign = (value: string) => { valid: boolean; value: string | null }
+
+/** The flow in a raw cookie value, or undefined when its signature or content is not ours. */
+export function openFlowCookie(raw: string, unsign: Unsign): Flow | undefined {
+  const unsigned = unsign(raw)
+  return unsigned.valid && unsigned.value !== null ? decodeFlow(unsigned.value) : undefined
+}
+
+export interface PresentedFlowCookie {
+  readonly name: string
+  /** Undefined when the cookie does not verify or decode. */
+  readonly flow: Flow | undefined
+}
+
+/**
+ * The flow cookies to clear before a new login adds its own: every invalid or
+ * expired one, then the oldest live ones (by their signed `createdAt`) until
+ * the new one fits under {@link maxParallelFlows}. `cookies` come in Cookie
+ * header order, which browsers keep oldest first (RFC 6265 section 5.4), and
+ * which breaks ties within a second.
+ */
+export function flowCookiesToClear(
+  cookies: readonly PresentedFlowCookie[],
+  nowSeconds: number,
+): string[] {
+  const isLive = (cookie: PresentedFlowCookie) =>
+    cookie.flow !== undefined && !isFlowExpired(cookie.flow, nowSeconds)
+  const live = cookies
+    .filter(isLive)
+    .sort((a, b) => (a.flow?.createdAt ?? 0) - (b.flow?.createdAt ?? 0))
+  const excess = Math.max(0, live.length - (maxParallelFlows - 1))
+  return [...cookies.filter((cookie) => !isLive(cookie)), ...live.slice(0, excess)].map(
+    (cookie) => cookie.name,
+  )
 }

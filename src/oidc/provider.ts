@@ -48,7 +48,6 @@ interface Connected {
 const retryDelayMs = { first: 250, max: 30_000 }
 /** Provider documents are small; a few hundred KiB is already generous. */
 const maxResponseBytes = 512 * 1024
-const keyRefetchCooldownMs = 30_000
 
 function clientAuthentication(config: Config, metadata: oidc.ServerMetadata): oidc.ClientAuth {
   if (!config.clientSecret) return oidc.None()
@@ -92,8 +91,11 @@ async function tokenEndpointFault(response: Response): Promise<string | undefine
     const error = (body as { error?: unknown } | null)?.error
     return `the token endpoint answered ${response.status}${typeof error === 'string' ? ` (${error.slice(0, 64)})` : ''}`
   }
-  if (typeof (body as { id_token?: unknown } | null)?.id_token !== 'string') {
-    return 'the token endpoint answer has no id_token'
+  const answer = (body ?? {}) as Record<string, unknown>
+  if (typeof answer.id_token !== 'string') return 'the token endpoint answer has no id_token'
+  // openid-client requires both (RFC 6749 section 5.1); their absence is the provider's fault.
+  if (typeof answer.access_token !== 'string' || typeof answer.token_type !== 'string') {
+    return 'the token endpoint answer has no access_token or token_type'
   }
   return undefined
 }
@@ -138,7 +140,7 @@ export function connectProvider(config: Config, log: FastifyBaseLogger): Provide
     if (!metadata.jwks_uri) throw new Error('the provider metadata has no jwks_uri')
     const jwksUri = metadata.jwks_uri
     const keys = createKeyStore({
-      refetchCooldownMs: keyRefetchCooldownMs,
+      refetchCooldownMs: config.jwksRefetchCooldownMs,
       fetchKeySet: async () => {
         const response = await boundedFetch(
           jwksUri,

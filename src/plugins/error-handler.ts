@@ -1,15 +1,23 @@
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { AuthError, type ErrorCode } from '../errors.js'
 import { sendError } from '../pages/respond.js'
 
-/** Fastify's own refusals, in the SPEC's error format. */
-const fastifyCodes: Record<string, ErrorCode> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_request',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_request',
+const expectedBody = 'send {"oidc_token": "<ID token>"} as application/json.'
+
+/** Fastify's own refusals, in the SPEC's error format, with a sentence saying what to change. */
+const fastifyRefusals: Record<string, [ErrorCode, string?]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: ['payload_too_large'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['unsupported_media_type'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [
+    'invalid_request',
+    'The Content-Length header does not match the request body.',
+  ],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['invalid_request', `The request body is empty: ${expectedBody}`],
+  FST_ERR_CTP_INVALID_JSON_BODY: [
+    'invalid_request',
+    `The request body is not valid JSON: ${expectedBody}`,
+  ],
 }
 
 function toAuthError(error: FastifyError): AuthError {
@@ -21,10 +29,8 @@ function toAuthError(error: FastifyError): AuthError {
       error.message,
     )
   }
-  const mapped = fastifyCodes[error.code]
-  if (mapped) return new AuthError(mapped, undefined, error.code)
-  if (error.statusCode === 429)
-    return new AuthError('rate_limited', undefined, 'rate limit reached')
+  const refusal = fastifyRefusals[error.code]
+  if (refusal) return new AuthError(refusal[0], refusal[1], error.code)
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
     return new AuthError('invalid_request', undefined, error.code ?? error.message)
   }
@@ -46,28 +52,26 @@ const restartableCodes = new Set<ErrorCode>([
 async function errorHandler(app: FastifyInstance) {
   const startUrl = `${app.config.publicUrl}/v0/auth/oidc/start`
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const authError = toAuthError(error)
-    if (authError.statusCode >= 500 && authError.code === 'internal_error') {
-      request.log.error({ err: error }, 'request failed')
-    } else {
-      // One line per refusal: the code and why, never the values involved.
-      request.log.info({ error: authError.code, reason: authError.reason }, 'request refused')
-    }
-    if (authError.statusCode === 429) {
-      const retryAfter = reply.getHeader('retry-after')
-      if (retryAfter !== undefined) reply.header('retry-after', retryAfter)
-    }
+  /** Answers a refusal, logged once: the code and why, never the values involved. */
+  function refuse(request: FastifyRequest, reply: FastifyReply, refusal: AuthError) {
+    request.log.info({ error: refusal.code, reason: refusal.reason }, 'request refused')
     return sendError(
       request,
       reply,
-      authError,
-      restartableCodes.has(authError.code) ? startUrl : undefined,
+      refusal,
+      restartableCodes.has(refusal.code) ? startUrl : undefined,
     )
+  }
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const authError = toAuthError(error)
+    if (authError.code !== 'internal_error') return refuse(request, reply, authError)
+    request.log.error({ err: error }, 'request failed')
+    return sendError(request, reply, authError, undefined)
   })
 
   app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, new AuthError('not_found', undefined, 'no route'), undefined),
+    refuse(request, reply, new AuthError('not_found', undefined, 'no route')),
   )
 }
 

@@ -2,22 +2,24 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
 import { AuthError } from '../../errors.js'
 import {
-  decodeFlow,
+  cookieOccurrences,
   type Flow,
+  flowCookieClearOptions,
   flowCookieName,
-  flowCookieOptions,
   flowCookiePrefix,
   isFlowExpired,
+  openFlowCookie,
 } from '../../oidc/flow-cookie.js'
 import { IdTokenInvalidError } from '../../oidc/id-token.js'
 import { ProviderUnavailableError, TokenExchangeError } from '../../oidc/provider.js'
 import { withTokenParameters } from '../../oidc/redirect-target.js'
 import { acceptsOnlyJson, sendHtml } from '../../pages/respond.js'
 import { renderTokenPage } from '../../pages/token-page.js'
+import { singleOrRepeated } from './query-schema.js'
 
 interface CallbackQuery {
   code?: string
-  state?: string
+  state?: string | string[]
   iss?: string
   error?: string
   error_description?: string
@@ -29,18 +31,14 @@ const schema = {
     // Providers add their own parameters (session_state, scope, authuser…); openid-client judges them.
     properties: {
       code: { type: 'string', maxLength: 4096 },
-      state: { type: 'string', maxLength: 512 },
+      // Several states match no login: refused as state_mismatch by takeFlow.
+      state: singleOrRepeated,
       iss: { type: 'string', maxLength: 2048 },
       error: { type: 'string', maxLength: 256 },
       error_description: { type: 'string', maxLength: 1024 },
     },
   },
 } as const
-
-function clearFlowCookie(reply: FastifyReply, name: string, config: Config): void {
-  const { maxAge: _, signed: __, ...attributes } = flowCookieOptions(config.secureCookies)
-  reply.clearCookie(name, attributes)
-}
 
 /**
  * Finds this login's flow cookie and checks it, before anything is sent to
@@ -50,22 +48,28 @@ function takeFlow(
   request: FastifyRequest,
   reply: FastifyReply,
   config: Config,
-  state: string | undefined,
+  state: string | string[] | undefined,
 ): Flow {
   const prefix = flowCookiePrefix(config.secureCookies)
   const anyFlowCookie = Object.keys(request.cookies).some((name) => name.startsWith(prefix))
   if (!anyFlowCookie)
     throw new AuthError('flow_cookie_missing', undefined, 'no flow cookie in the request')
   if (!state) throw new AuthError('state_mismatch', undefined, 'the callback has no state')
+  if (Array.isArray(state)) {
+    throw new AuthError('state_mismatch', undefined, 'the callback has several states')
+  }
 
   const name = flowCookieName(state, config.secureCookies)
   const raw = request.cookies[name]
   if (raw === undefined) {
     throw new AuthError('state_mismatch', undefined, 'no flow cookie belongs to this state')
   }
-  clearFlowCookie(reply, name, config)
-  const unsigned = request.unsignCookie(raw)
-  const flow = unsigned.valid && unsigned.value !== null ? decodeFlow(unsigned.value) : undefined
+  reply.clearCookie(name, flowCookieClearOptions(config.secureCookies))
+  // Parsers keep one of two same-named cookies; which one is not ours to guess.
+  if (cookieOccurrences(request.headers.cookie, name) > 1) {
+    throw new AuthError('flow_cookie_invalid', undefined, 'the flow cookie was sent twice')
+  }
+  const flow = openFlowCookie(raw, (value) => request.unsignCookie(value))
   if (!flow) throw new AuthError('flow_cookie_invalid', undefined, 'bad signature or content')
   if (flow.state !== state) {
     throw new AuthError(
@@ -102,9 +106,10 @@ const callback: FastifyPluginAsync = async (app) => {
     { schema },
     async (request, reply) => {
       const query = request.query
+      // Error answers need a flow of this browser too: otherwise anyone could
+      // show a text of their choice on this service's origin.
+      const flow = takeFlow(request, reply, config, query.state)
       if (query.error !== undefined) {
-        if (query.state)
-          clearFlowCookie(reply, flowCookieName(query.state, config.secureCookies), config)
         const detail = query.error_description ? `: ${query.error_description}` : ''
         throw new AuthError(
           'idp_error',
@@ -112,7 +117,6 @@ const callback: FastifyPluginAsync = async (app) => {
           `provider error ${query.error}`,
         )
       }
-      const flow = takeFlow(request, reply, config, query.state)
       const rawQuery = request.url.slice(request.url.indexOf('?') + 1)
       const claims = await provider.completeLogin(rawQuery, flow).catch((error: unknown) => {
         throw asAuthError(error)

@@ -1,43 +1,90 @@
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import * as oidc from 'openid-client'
+import type { Config } from '../../config.js'
 import { AuthError, errorCatalog } from '../../errors.js'
-import { encodeFlow, flowCookieName, flowCookieOptions } from '../../oidc/flow-cookie.js'
+import {
+  encodeFlow,
+  flowCookieClearOptions,
+  flowCookieName,
+  flowCookieOptions,
+  flowCookiePrefix,
+  flowCookiesToClear,
+  openFlowCookie,
+} from '../../oidc/flow-cookie.js'
 import { checkRedirectTarget, type RedirectTarget } from '../../oidc/redirect-target.js'
+import { singleOrRepeated } from './query-schema.js'
 
 interface StartQuery {
-  redirect_uri?: string
-  state?: string
+  redirect_uri?: string | string[]
+  state?: string | string[]
 }
 
 const schema = {
   querystring: {
     type: 'object',
-    properties: {
-      // Its length is judged with the other redirect rules, so the answer names the right problem.
-      redirect_uri: { type: 'string' },
-      state: { type: 'string', maxLength: 512 },
-    },
+    properties: { redirect_uri: singleOrRepeated, state: singleOrRepeated },
   },
 } as const
+
+/** RFC 6749 appendix A.5: a state is VSCHARs; 512 keeps the flow cookie under 4 KiB. */
+const CALLER_STATE = /^[\x20-\x7e]{0,512}$/
+
+function refuseRedirect(reason: string): AuthError {
+  return new AuthError(
+    'redirect_uri_not_allowed',
+    `${errorCatalog.redirect_uri_not_allowed.description} (${reason})`,
+    reason,
+  )
+}
+
+function redirectTarget(
+  redirectUri: string | string[] | undefined,
+  config: Config,
+): RedirectTarget | undefined {
+  if (redirectUri === undefined) return undefined
+  if (Array.isArray(redirectUri)) throw refuseRedirect('The redirect_uri must be given once.')
+  const check = checkRedirectTarget(redirectUri, config.redirectAllowlist)
+  if (!check.ok) throw refuseRedirect(check.reason)
+  return check.target
+}
+
+function callerState(state: string | string[] | undefined): string | undefined {
+  if (Array.isArray(state)) {
+    throw new AuthError('invalid_request', 'The state parameter must be given once.', 'state twice')
+  }
+  if (state !== undefined && !CALLER_STATE.test(state)) {
+    throw new AuthError(
+      'invalid_request',
+      'The state parameter must be at most 512 printable ASCII characters.',
+      'state too long or not printable ASCII',
+    )
+  }
+  return state
+}
+
+/** Makes room for the new login's cookie: see {@link flowCookiesToClear}. */
+function clearOldFlows(request: FastifyRequest, reply: FastifyReply, config: Config): void {
+  const prefix = flowCookiePrefix(config.secureCookies)
+  const presented = Object.entries(request.cookies)
+    .filter(([name]) => name.startsWith(prefix))
+    .map(([name, raw]) => ({
+      name,
+      flow:
+        raw === undefined ? undefined : openFlowCookie(raw, (value) => request.unsignCookie(value)),
+    }))
+  const nowSeconds = Math.floor(Date.now() / 1000)
+  for (const name of flowCookiesToClear(presented, nowSeconds)) {
+    reply.clearCookie(name, flowCookieClearOptions(config.secureCookies))
+  }
+}
 
 /** `GET …/auth/oidc/start`: sends the browser to the provider with a fresh state, nonce and PKCE challenge. */
 const start: FastifyPluginAsync = async (app) => {
   const { config, provider } = app
 
   app.get<{ Querystring: StartQuery }>('/auth/oidc/start', { schema }, async (request, reply) => {
-    const { redirect_uri: redirectUri, state: callerState } = request.query
-    let target: RedirectTarget | undefined
-    if (redirectUri !== undefined) {
-      const check = checkRedirectTarget(redirectUri, config.redirectAllowlist)
-      if (!check.ok) {
-        throw new AuthError(
-          'redirect_uri_not_allowed',
-          `${errorCatalog.redirect_uri_not_allowed.description} (${check.reason})`,
-          check.reason,
-        )
-      }
-      target = check.target
-    }
+    const target = redirectTarget(request.query.redirect_uri, config)
+    const flowCallerState = callerState(request.query.state)
     if (!provider.ready)
       throw new AuthError('provider_unavailable', undefined, 'provider not ready')
 
@@ -54,9 +101,10 @@ const start: FastifyPluginAsync = async (app) => {
       nonce,
       codeVerifier,
       target,
-      callerState,
+      callerState: flowCallerState,
       createdAt: Math.floor(Date.now() / 1000),
     }
+    clearOldFlows(request, reply, config)
     reply.setCookie(
       flowCookieName(state, config.secureCookies),
       encodeFlow(flow),
