@@ -271,6 +271,9 @@ function describeClientError(error: unknown): string {
   }
   const message = (error as Error)?.message ?? 'unknown failure'
   const cause = (error as { cause?: { message?: unknown } })?.cause
-  const detail = cause && typeof cause.message === 'string' ? `: ${cause.message}` : ''
+  const detail =
+    cause && typeof cause.message === 'string' && !message.includes(cause.message)
+      ? `: ${cause.message}`
+      : ''
   return `${message}${detail}`.slice(0, 300)
 }

@@ -10,6 +10,8 @@ export interface RequestInit {
 
 export class TestBrowser {
   readonly #jars = new Map<string, Map<string, string>>()
+  /** Every cookie value a server ever set in this browser, for checks that they were never logged. */
+  readonly receivedCookieValues = new Set<string>()
 
   /** The cookie jar of an origin (scheme://host:port). The live map: edits are seen by later requests. */
   cookies(origin: string): Map<string, string> {
@@ -49,7 +51,8 @@ export class TestBrowser {
       redirect: 'manual',
     })
     for (const line of response.headers.getSetCookie()) {
-      storeSetCookie(jar, line)
+      const value = storeSetCookie(jar, line)
+      if (value) this.receivedCookieValues.add(value)
     }
     return response
   }
@@ -82,10 +85,11 @@ export class TestBrowser {
   }
 }
 
-function storeSetCookie(jar: Map<string, string>, line: string): void {
+/** Applies one Set-Cookie line to the jar; returns the value it carried. */
+function storeSetCookie(jar: Map<string, string>, line: string): string | undefined {
   const [pair = '', ...attributes] = line.split(';')
   const eq = pair.indexOf('=')
-  if (eq <= 0) return
+  if (eq <= 0) return undefined
   const name = pair.slice(0, eq).trim()
   const value = pair.slice(eq + 1).trim()
   let maxAge: number | undefined
@@ -108,4 +112,5 @@ function storeSetCookie(jar: Map<string, string>, line: string): void {
   } else {
     jar.set(name, value)
   }
+  return value
 }

@@ -1,0 +1,181 @@
+// Shared by the adversarial tests: reading a refusal together with the one log line the service
+// wrote for it, and checking at the end of a test file that nothing secret was ever logged.
+
+import type { Test } from 'tap'
+import { TestBrowser } from './browser.js'
+import { callbackPath, loginUntilCallback, type PendingLogin } from './login.js'
+import {
+  type MisbehavingProvider,
+  type MisbehavingProviderOptions,
+  startMisbehavingProvider,
+} from './misbehaving-provider.js'
+import {
+  callbackUrlFor,
+  type LogCapture,
+  type RunningService,
+  startService,
+  testCookieSecret,
+  testSigningSeedHex,
+} from './service.js'
+import { freePort } from './test-provider.js'
+
+export interface Refusal {
+  readonly status: number
+  readonly error: unknown
+  readonly description: unknown
+  /** How many `request refused` lines the request produced (must be one). */
+  readonly logged: number
+  readonly loggedError: unknown
+  readonly reason: unknown
+  readonly level: unknown
+  readonly headers: Headers
+}
+
+/**
+ * Runs `act` against `service` and returns the error answer it got, with the refusal lines the
+ * service logged meanwhile. The caller must not run other requests against `service` at the same
+ * time.
+ */
+export async function refusal(
+  service: RunningService,
+  act: () => Promise<Response>,
+): Promise<Refusal> {
+  const mark = service.logs.lines.length
+  const response = await act()
+  const text = await response.text()
+  let body: Record<string, unknown> = {}
+  try {
+    body = JSON.parse(text) as Record<string, unknown>
+  } catch {
+    body = { error: `(not JSON: ${text.slice(0, 80)})` }
+  }
+  const lines = service.logs.lines
+    .slice(mark)
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((entry) => entry.msg === 'request refused')
+  return {
+    status: response.status,
+    error: body.error,
+    description: body.error_description,
+    logged: lines.length,
+    loggedError: lines[0]?.error,
+    reason: lines[0]?.reason,
+    level: lines[0]?.level,
+    headers: response.headers,
+  }
+}
+
+/** The pattern a refusal must match: its status and code, logged once at info with a reason. */
+export function refused(status: number, error: string, reason: RegExp = /./) {
+  return {
+    status,
+    error,
+    description: /\w/,
+    logged: 1,
+    loggedError: error,
+    reason,
+    level: 30,
+  }
+}
+
+export interface SecretSources {
+  readonly logs: readonly LogCapture[]
+  readonly secrets: Iterable<string>
+  readonly browsers: readonly TestBrowser[]
+}
+
+/**
+ * Everything the services of a test file logged, at every level: no JWT, no provider secret (codes,
+ * tokens, verifiers, nonces, client secret), no cookie value any browser received, no cookie or
+ * signing secret.
+ */
+export function assertNoSecretsLogged(t: Test, sources: SecretSources): void {
+  const lines = sources.logs.flatMap((logs) => logs.lines)
+  const text = lines.join('')
+  const secrets = new Set([testCookieSecret, testSigningSeedHex, ...sources.secrets])
+  for (const browser of sources.browsers) {
+    for (const value of browser.receivedCookieValues) secrets.add(value)
+  }
+  // Short values (an empty cookie that clears one) would match by chance.
+  const checked = [...secrets].filter((secret) => secret.length >= 16)
+  t.ok(lines.length > 0, `${lines.length} log lines to check`)
+  t.ok(
+    lines.every((line) => {
+      try {
+        JSON.parse(line)
+        return true
+      } catch {
+        return false
+      }
+    }),
+    'every line is JSON',
+  )
+  t.notMatch(text, /eyJ[\w-]{6,}\.[\w-]{6,}/, 'no JWT')
+  t.notMatch(text, /mcp_oidc_flow_[\w-]+=/, 'no flow cookie')
+  const leaked = checked.filter((secret) => text.includes(secret))
+  t.same(leaked.length, 0, `none of ${checked.length} secret values`)
+}
+
+/** A service in front of a misbehaving provider, with the browsers the tests used. */
+export interface HostileStage {
+  readonly provider: MisbehavingProvider
+  readonly service: RunningService
+  readonly base: string
+  readonly browsers: TestBrowser[]
+  /** A fresh browser, remembered for the final log check. */
+  browser(): TestBrowser
+  /** Starts a login in a fresh (or the given) browser and stops before the callback. */
+  login(browser?: TestBrowser): Promise<PendingLogin>
+  /** Requests the callback of `login` in its browser, as an API client would. */
+  finish(login: PendingLogin, headers?: Record<string, string>): Promise<Response>
+  close(): Promise<void>
+}
+
+export async function startHostileStage(
+  env: Record<string, string | undefined> = {},
+  providerOptions: Omit<MisbehavingProviderOptions, 'redirectUris'> = {},
+): Promise<HostileStage> {
+  const port = await freePort()
+  const provider = await startMisbehavingProvider({
+    ...providerOptions,
+    redirectUris: [callbackUrlFor(port)],
+  })
+  const service = await startService(
+    { issuer: provider.issuer, clientId: provider.clientId, clientSecret: provider.clientSecret },
+    port,
+    // Trace: nothing secret may appear at any level. The rate limit has its own test.
+    { LOG_LEVEL: 'trace', MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: '0', ...env },
+  )
+  const browsers: TestBrowser[] = []
+  const stage: HostileStage = {
+    provider,
+    service,
+    base: service.baseUrl,
+    browsers,
+    browser() {
+      const browser = new TestBrowser()
+      browsers.push(browser)
+      return browser
+    },
+    login(browser = stage.browser()) {
+      return loginUntilCallback(`${service.baseUrl}/v0/auth/oidc/start`, browser)
+    },
+    finish(login, headers = { accept: 'application/json' }) {
+      return login.browser.request(login.callbackUrl, { headers })
+    },
+    async close() {
+      await service.close()
+      await provider.close()
+    },
+  }
+  return stage
+}
+
+/** The callback URL of `login` with its query replaced by `query`. */
+export function callbackWith(login: PendingLogin, query: Record<string, string | string[]>): URL {
+  const url = new URL(callbackPath, login.callbackUrl)
+  for (const [name, value] of Object.entries(query)) {
+    for (const item of Array.isArray(value) ? value : [value]) url.searchParams.append(name, item)
+  }
+  return url
+}
