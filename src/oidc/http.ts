@@ -55,7 +55,8 @@ export async function boundedFetch(
     })
   } catch (error) {
     if (error instanceof OutboundRequestError) throw error
-    if (deadline.aborted) {
+    // openid-client sets its own deadline of the same length, which may fire first.
+    if (deadline.aborted || (error as Error)?.name === 'TimeoutError') {
       throw new OutboundRequestError(`no complete answer within ${limits.timeoutMs} ms`)
     }
     throw new OutboundRequestError(`request failed: ${(error as Error).message}`, { cause: error })
