@@ -17,7 +17,7 @@ import {
   testCookieSecret,
   testSigningSeedHex,
 } from './service.js'
-import { freePort } from './test-provider.js'
+import { freePort, startTestProvider, type TestProvider } from './test-provider.js'
 
 export interface Refusal {
   readonly status: number
@@ -178,4 +178,54 @@ export function callbackWith(login: PendingLogin, query: Record<string, string |
     for (const item of Array.isArray(value) ? value : [value]) url.searchParams.append(name, item)
   }
   return url
+}
+
+/** A service in front of the real provider (oidc-provider), for the flows a real provider runs. */
+export interface RealStage {
+  readonly provider: TestProvider
+  readonly service: RunningService
+  readonly base: string
+  readonly browsers: TestBrowser[]
+  /** Codes and tokens the tests saw, for the final log check. */
+  readonly secrets: Set<string>
+  browser(): TestBrowser
+  login(browser?: TestBrowser): Promise<PendingLogin>
+  close(): Promise<void>
+}
+
+export async function startRealStage(
+  env: Record<string, string | undefined> = {},
+): Promise<RealStage> {
+  const port = await freePort()
+  const provider = await startTestProvider({ redirectUris: [callbackUrlFor(port)] })
+  const service = await startService(provider, port, {
+    LOG_LEVEL: 'trace',
+    MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: '0',
+    ...env,
+  })
+  const browsers: TestBrowser[] = []
+  const secrets = new Set<string>([provider.clientSecret, provider.otherClientSecret])
+  const stage: RealStage = {
+    provider,
+    service,
+    base: service.baseUrl,
+    browsers,
+    secrets,
+    browser() {
+      const browser = new TestBrowser()
+      browsers.push(browser)
+      return browser
+    },
+    async login(browser = stage.browser()) {
+      const login = await loginUntilCallback(`${service.baseUrl}/v0/auth/oidc/start`, browser)
+      const code = login.callbackUrl.searchParams.get('code')
+      if (code) secrets.add(code)
+      return login
+    },
+    async close() {
+      await service.close()
+      await provider.close()
+    },
+  }
+  return stage
 }
