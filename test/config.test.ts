@@ -124,6 +124,36 @@ t.test('bad configuration names the variable and the fix, never the value', asyn
       /MCP_REGISTRY_OIDC_SCOPES must include "openid"/,
     ],
     ['unknown log level', { LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+    [
+      'trusting every proxy',
+      { MCP_REGISTRY_OIDC_TRUST_PROXY: 'true' },
+      /MCP_REGISTRY_OIDC_TRUST_PROXY entry 1 must be an IP address, a CIDR range/,
+    ],
+    [
+      'trusting every address by range',
+      { MCP_REGISTRY_OIDC_TRUST_PROXY: '10.0.0.1, 0.0.0.0/0' },
+      /MCP_REGISTRY_OIDC_TRUST_PROXY entry 2 .*not \/0/,
+    ],
+    [
+      'a hop count',
+      { MCP_REGISTRY_OIDC_TRUST_PROXY: '1' },
+      /MCP_REGISTRY_OIDC_TRUST_PROXY entry 1/,
+    ],
+    [
+      'a negative rate limit',
+      { MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: '-1' },
+      /MCP_REGISTRY_OIDC_RATE_LIMIT_MAX must be a whole number from 0/,
+    ],
+    [
+      'a rate window of 0',
+      { MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS: '0' },
+      /MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS must be a whole number from 1/,
+    ],
+    [
+      'a negative JWKS cooldown',
+      { MCP_REGISTRY_OIDC_JWKS_REFETCH_COOLDOWN_MS: '-5' },
+      /MCP_REGISTRY_OIDC_JWKS_REFETCH_COOLDOWN_MS must be a whole number from 0/,
+    ],
   ]
   for (const [name, overrides, expected] of cases) {
     const line = await startupLine(overrides)
@@ -147,12 +177,26 @@ t.test('a valid configuration starts, and the deprecated spellings are accepted'
   t.same(app.config.publishPermissions, ['com.example/*'])
   t.same(app.config.editPermissions, ['com.example/tools'])
   t.same(app.config.audiences, ['a', 'b'])
+  t.same(app.config.trustedProxies, [])
+  t.equal(app.config.rateLimitMax, 120)
+  t.equal(app.config.rateLimitWindowSeconds, 60)
+  t.equal(app.config.jwksRefetchCooldownMs, 30_000)
+  t.equal(app.config.providerTimeoutMs, 5000)
   t.equal(app.config.callbackUrl, 'https://registry.example.com/v0/auth/oidc/callback')
   t.equal(app.config.secureCookies, true)
   t.same(app.config.warnings, [
     'MCP_REGISTRY_OIDC_PUBLISH_PERISSIONS is deprecated: rename it to MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS',
     'MCP_REGISTRY_OIDC_EDIT_PERISSIONS is deprecated: rename it to MCP_REGISTRY_OIDC_EDIT_PERMISSIONS',
   ])
+})
+
+t.test('trusted proxies: addresses, CIDR ranges and proxy-addr names', async (t) => {
+  const app = await buildApp({
+    ...validEnv,
+    MCP_REGISTRY_OIDC_TRUST_PROXY: 'loopback, 10.0.0.0/8, 192.0.2.7, fd00::/8',
+  })
+  t.teardown(() => app.close())
+  t.same(app.config.trustedProxies, ['loopback', '10.0.0.0/8', '192.0.2.7', 'fd00::/8'])
 })
 
 t.test('the process exits 1 with one line on stderr', async (t) => {

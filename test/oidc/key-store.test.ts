@@ -1,0 +1,64 @@
+// The provider key set: an unknown kid fetches it again at most once per cooldown, whatever the
+// number of tokens naming unknown kids, and a failed fetch keeps the keys already known.
+
+import t from 'tap'
+import { createKeyStore } from '../../src/oidc/key-store.js'
+import { createSigningKey } from '../helpers/misbehaving-provider.js'
+
+const first = await createSigningKey('RS256')
+const second = await createSigningKey('RS256')
+
+function fakeProvider() {
+  const state = { keys: [first.publicJwk], fetches: 0, down: false, clock: 1_000_000 }
+  const store = createKeyStore({
+    refetchCooldownMs: 30_000,
+    now: () => state.clock,
+    fetchKeySet: async () => {
+      state.fetches++
+      if (state.down) throw new Error('provider down')
+      return { keys: state.keys }
+    },
+  })
+  return { state, store }
+}
+
+t.test('a flood of unknown kids: one fetch per cooldown', async (t) => {
+  const { state, store } = fakeProvider()
+  await store.load()
+  t.equal(state.fetches, 1)
+  state.clock += 30_000
+  await Promise.all(Array.from({ length: 100 }, (_, i) => store.ensureKid(`unknown-${i}`)))
+  t.equal(state.fetches, 2, '100 concurrent unknown kids: one fetch')
+  for (let i = 0; i < 100; i++) await store.ensureKid(`unknown-again-${i}`)
+  t.equal(state.fetches, 2, '100 more within the cooldown: none')
+  state.clock += 29_999
+  await store.ensureKid('still-unknown')
+  t.equal(state.fetches, 2, 'one millisecond before the cooldown ends: none')
+  state.clock += 1
+  await store.ensureKid('still-unknown')
+  t.equal(state.fetches, 3, 'after the cooldown: one')
+  await store.ensureKid(first.kid)
+  await store.ensureKid(undefined)
+  t.equal(state.fetches, 3, 'known or absent kids never fetch')
+})
+
+t.test('a new key is learnt; an outage keeps the old ones', async (t) => {
+  const { state, store } = fakeProvider()
+  await store.load()
+  state.keys = [first.publicJwk, second.publicJwk]
+  state.clock += 30_000
+  await store.ensureKid(second.kid)
+  t.same(
+    store.snapshot().jwks.keys.map((key) => key.kid),
+    [first.kid, second.kid],
+  )
+  state.down = true
+  state.clock += 30_000
+  await store.ensureKid('unknown')
+  t.equal(state.fetches, 3)
+  t.same(
+    store.snapshot().jwks.keys.map((key) => key.kid),
+    [first.kid, second.kid],
+    'still both keys',
+  )
+})
