@@ -6,7 +6,7 @@
 
 import t, { type Test } from 'tap'
 import {
-  assertNoSecretsLogged,
+  checkLogsLast,
   type HostileStage,
   refusal,
   refused,
@@ -41,7 +41,6 @@ const stages: HostileStage[] = []
 async function stage(env: Record<string, string> = {}, keys: SigningKey[] = [rsa, ec]) {
   const created = await startHostileStage(env, { keys })
   stages.push(created)
-  t.teardown(() => created.close())
   return created
 }
 
@@ -388,10 +387,4 @@ t.test('a flood of unknown kids does not turn into a flood of JWKS fetches', asy
   t.equal(main.provider.jwksFetches, fetchesBefore, 'no fetch within the cooldown')
 })
 
-t.test('logs carry no secrets', async (t) => {
-  assertNoSecretsLogged(t, {
-    logs: stages.map((s) => s.service.logs),
-    secrets: stages.flatMap((s) => [...s.provider.secrets]),
-    browsers: stages.flatMap((s) => s.browsers),
-  })
-})
+checkLogsLast(stages)

@@ -1,7 +1,7 @@
 // Shared by the adversarial tests: reading a refusal together with the one log line the service
 // wrote for it, and checking at the end of a test file that nothing secret was ever logged.
 
-import type { Test } from 'tap'
+import tap, { type Test } from 'tap'
 import { TestBrowser } from './browser.js'
 import { callbackPath, loginUntilCallback, type PendingLogin } from './login.js'
 import {
@@ -11,7 +11,6 @@ import {
 } from './misbehaving-provider.js'
 import {
   callbackUrlFor,
-  type LogCapture,
   type RunningService,
   startService,
   testCookieSecret,
@@ -78,23 +77,34 @@ export function refused(status: number, error: string, reason: RegExp = /./) {
   }
 }
 
-export interface SecretSources {
-  readonly logs: readonly LogCapture[]
-  readonly secrets: Iterable<string>
-  readonly browsers: readonly TestBrowser[]
+/** A service under test, with the browsers the tests used and the secrets they saw. */
+export interface Stage {
+  readonly service: RunningService
+  readonly base: string
+  readonly browsers: TestBrowser[]
+  /** Codes, tokens, verifiers, nonces, client secrets: none may ever be logged. */
+  readonly secrets: Set<string>
+  /** A fresh browser, remembered for the final log check. */
+  browser(): TestBrowser
+  /** Starts a login in a fresh (or the given) browser and stops before the callback. */
+  login(browser?: TestBrowser): Promise<PendingLogin>
+  /** Runs by itself when the test file ends. */
+  close(): Promise<void>
 }
 
 /**
- * Everything the services of a test file logged, at every level: no JWT, no provider secret (codes,
- * tokens, verifiers, nonces, client secret), no cookie value any browser received, no cookie or
- * signing secret.
+ * Everything the stages' services logged, at every level: no JWT, no secret value, no cookie
+ * value any browser received, no cookie or signing secret.
  */
-export function assertNoSecretsLogged(t: Test, sources: SecretSources): void {
-  const lines = sources.logs.flatMap((logs) => logs.lines)
+export function assertNoSecretsLogged(t: Test, stages: readonly Stage[]): void {
+  const lines = stages.flatMap((stage) => stage.service.logs.lines)
   const text = lines.join('')
-  const secrets = new Set([testCookieSecret, testSigningSeedHex, ...sources.secrets])
-  for (const browser of sources.browsers) {
-    for (const value of browser.receivedCookieValues) secrets.add(value)
+  const secrets = new Set([testCookieSecret, testSigningSeedHex])
+  for (const stage of stages) {
+    for (const secret of stage.secrets) secrets.add(secret)
+    for (const browser of stage.browsers) {
+      for (const value of browser.receivedCookieValues) secrets.add(value)
+    }
   }
   // Short values (an empty cookie that clears one) would match by chance.
   const checked = [...secrets].filter((secret) => secret.length >= 16)
@@ -116,97 +126,18 @@ export function assertNoSecretsLogged(t: Test, sources: SecretSources): void {
   t.same(leaked.length, 0, `none of ${checked.length} secret values`)
 }
 
-/** A service in front of a misbehaving provider, with the browsers the tests used. */
-export interface HostileStage {
-  readonly provider: MisbehavingProvider
-  readonly service: RunningService
-  readonly base: string
-  readonly browsers: TestBrowser[]
-  /** A fresh browser, remembered for the final log check. */
-  browser(): TestBrowser
-  /** Starts a login in a fresh (or the given) browser and stops before the callback. */
-  login(browser?: TestBrowser): Promise<PendingLogin>
-  /** Requests the callback of `login` in its browser, as an API client would. */
-  finish(login: PendingLogin, headers?: Record<string, string>): Promise<Response>
-  close(): Promise<void>
+/** The last test of a file: nothing its services logged holds a secret. */
+export function checkLogsLast(stages: readonly Stage[]): void {
+  tap.test('logs carry no secrets', async (t) => assertNoSecretsLogged(t, stages))
 }
 
-export async function startHostileStage(
-  env: Record<string, string | undefined> = {},
-  providerOptions: Omit<MisbehavingProviderOptions, 'redirectUris'> = {},
-): Promise<HostileStage> {
-  const port = await freePort()
-  const provider = await startMisbehavingProvider({
-    ...providerOptions,
-    redirectUris: [callbackUrlFor(port)],
-  })
-  const service = await startService(
-    { issuer: provider.issuer, clientId: provider.clientId, clientSecret: provider.clientSecret },
-    port,
-    // Trace: nothing secret may appear at any level. The rate limit has its own test.
-    { LOG_LEVEL: 'trace', MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: '0', ...env },
-  )
+function stageAround(
+  service: RunningService,
+  secrets: Set<string>,
+  closeProvider: () => Promise<void>,
+): Stage {
   const browsers: TestBrowser[] = []
-  const stage: HostileStage = {
-    provider,
-    service,
-    base: service.baseUrl,
-    browsers,
-    browser() {
-      const browser = new TestBrowser()
-      browsers.push(browser)
-      return browser
-    },
-    login(browser = stage.browser()) {
-      return loginUntilCallback(`${service.baseUrl}/v0/auth/oidc/start`, browser)
-    },
-    finish(login, headers = { accept: 'application/json' }) {
-      return login.browser.request(login.callbackUrl, { headers })
-    },
-    async close() {
-      await service.close()
-      await provider.close()
-    },
-  }
-  return stage
-}
-
-/** The callback URL of `login` with its query replaced by `query`. */
-export function callbackWith(login: PendingLogin, query: Record<string, string | string[]>): URL {
-  const url = new URL(callbackPath, login.callbackUrl)
-  for (const [name, value] of Object.entries(query)) {
-    for (const item of Array.isArray(value) ? value : [value]) url.searchParams.append(name, item)
-  }
-  return url
-}
-
-/** A service in front of the real provider (oidc-provider), for the flows a real provider runs. */
-export interface RealStage {
-  readonly provider: TestProvider
-  readonly service: RunningService
-  readonly base: string
-  readonly browsers: TestBrowser[]
-  /** Codes and tokens the tests saw, for the final log check. */
-  readonly secrets: Set<string>
-  browser(): TestBrowser
-  login(browser?: TestBrowser): Promise<PendingLogin>
-  close(): Promise<void>
-}
-
-export async function startRealStage(
-  env: Record<string, string | undefined> = {},
-): Promise<RealStage> {
-  const port = await freePort()
-  const provider = await startTestProvider({ redirectUris: [callbackUrlFor(port)] })
-  const service = await startService(provider, port, {
-    LOG_LEVEL: 'trace',
-    MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: '0',
-    ...env,
-  })
-  const browsers: TestBrowser[] = []
-  const secrets = new Set<string>([provider.clientSecret, provider.otherClientSecret])
-  const stage: RealStage = {
-    provider,
+  const stage: Stage = {
     service,
     base: service.baseUrl,
     browsers,
@@ -224,8 +155,65 @@ export async function startRealStage(
     },
     async close() {
       await service.close()
-      await provider.close()
+      await closeProvider()
     },
   }
+  tap.teardown(() => stage.close())
   return stage
+}
+
+// Trace: nothing secret may appear at any level. The rate limit has its own test.
+const stageEnv = { LOG_LEVEL: 'trace', MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: '0' }
+
+/** A service in front of a misbehaving provider. */
+export interface HostileStage extends Stage {
+  readonly provider: MisbehavingProvider
+  /** Requests the callback of `login` in its browser, as an API client would. */
+  finish(login: PendingLogin, headers?: Record<string, string>): Promise<Response>
+}
+
+export async function startHostileStage(
+  env: Record<string, string | undefined> = {},
+  providerOptions: Omit<MisbehavingProviderOptions, 'redirectUris'> = {},
+): Promise<HostileStage> {
+  const port = await freePort()
+  const provider = await startMisbehavingProvider({
+    ...providerOptions,
+    redirectUris: [callbackUrlFor(port)],
+  })
+  const service = await startService(
+    { issuer: provider.issuer, clientId: provider.clientId, clientSecret: provider.clientSecret },
+    port,
+    { ...stageEnv, ...env },
+  )
+  return {
+    ...stageAround(service, provider.secrets, () => provider.close()),
+    provider,
+    finish: (login, headers = { accept: 'application/json' }) =>
+      login.browser.request(login.callbackUrl, { headers }),
+  }
+}
+
+/** A service in front of the real provider (oidc-provider), for the flows a real provider runs. */
+export interface RealStage extends Stage {
+  readonly provider: TestProvider
+}
+
+export async function startRealStage(
+  env: Record<string, string | undefined> = {},
+): Promise<RealStage> {
+  const port = await freePort()
+  const provider = await startTestProvider({ redirectUris: [callbackUrlFor(port)] })
+  const service = await startService(provider, port, { ...stageEnv, ...env })
+  const secrets = new Set([provider.clientSecret, provider.otherClientSecret])
+  return { ...stageAround(service, secrets, () => provider.close()), provider }
+}
+
+/** The callback URL of `login` with its query replaced by `query`. */
+export function callbackWith(login: PendingLogin, query: Record<string, string | string[]>): URL {
+  const url = new URL(callbackPath, login.callbackUrl)
+  for (const [name, value] of Object.entries(query)) {
+    for (const item of Array.isArray(value) ? value : [value]) url.searchParams.append(name, item)
+  }
+  return url
 }

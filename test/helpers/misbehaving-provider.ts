@@ -16,6 +16,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { CompactSign, type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK } from 'jose'
+import { listenOnLoopback } from './test-provider.js'
 
 export type AsymmetricAlg = 'RS256' | 'PS256' | 'ES256' | 'ES384' | 'EdDSA'
 
@@ -202,13 +203,7 @@ export async function startMisbehavingProvider(
   options: MisbehavingProviderOptions,
 ): Promise<MisbehavingProvider> {
   const server = createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', resolve)
-  })
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('no TCP address')
-  const origin = `http://127.0.0.1:${address.port}`
+  const origin = `http://127.0.0.1:${await listenOnLoopback(server)}`
   const issuerPath = '/realms/Test'
   const issuer = `${origin}${issuerPath}`
   const clientId = 'hostile-test-client'

@@ -7,7 +7,7 @@
 
 import { createHmac, createPrivateKey, type JsonWebKey, randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { createServer as createNetServer } from 'node:net'
+import { createServer as createNetServer, type Server as NetServer } from 'node:net'
 import { CompactSign, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose'
 import * as client from 'openid-client'
 import { TestBrowser } from './browser.js'
@@ -116,16 +116,22 @@ const HMAC_ALGS = new Map([
 // oidc-provider ships no type declarations; this is the part of its API used here.
 const OIDC_PROVIDER: string = 'oidc-provider'
 
-export async function freePort(): Promise<number> {
-  const server = createNetServer()
+/** Listens on 127.0.0.1 on a port the system picks, and returns that port. */
+export async function listenOnLoopback(server: NetServer): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', resolve)
   })
   const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (address === null || typeof address === 'string') throw new Error('freePort: no TCP address')
+  if (address === null || typeof address === 'string') throw new Error('no TCP address')
   return address.port
+}
+
+export async function freePort(): Promise<number> {
+  const server = createNetServer()
+  const port = await listenOnLoopback(server)
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
 }
 
 export async function startTestProvider(options: StartTestProviderOptions): Promise<TestProvider> {
@@ -152,13 +158,7 @@ export async function startTestProvider(options: StartTestProviderOptions): Prom
   const signingKey = createPrivateKey({ key: privateJwk as JsonWebKey, format: 'jwk' })
 
   const server = createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', resolve)
-  })
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('no TCP address')
-  const issuer = `http://127.0.0.1:${address.port}`
+  const issuer = `http://127.0.0.1:${await listenOnLoopback(server)}`
 
   const random = () => randomBytes(24).toString('base64url')
   const clientId = 'test-client'
