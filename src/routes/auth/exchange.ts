@@ -28,8 +28,6 @@ const schema = {
 /** `POST …/auth/oidc`: the registry's own exchange of an ID token the caller already holds (CI jobs). */
 const exchange: FastifyPluginAsync = async (app) => {
   const { provider, tokenIssuer } = app
-  // JSON only: a text/plain body would otherwise arrive as a string and read as malformed JSON.
-  app.removeContentTypeParser('text/plain')
 
   app.post<{ Body: ExchangeBody }>(
     '/auth/oidc',
