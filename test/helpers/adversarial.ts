@@ -172,19 +172,39 @@ export interface HostileStage extends Stage {
   finish(login: PendingLogin, headers?: Record<string, string>): Promise<Response>
 }
 
+/**
+ * The provider must know the service's callback URL before the service listens, so the port is
+ * picked first; another process on this shared machine may take it meanwhile: pick another.
+ */
+async function onFreePort<P extends { close(): Promise<void> }>(
+  startProvider: (port: number) => Promise<P>,
+  startStageService: (provider: P, port: number) => Promise<RunningService>,
+): Promise<{ provider: P; service: RunningService }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort()
+    const provider = await startProvider(port)
+    try {
+      return { provider, service: await startStageService(provider, port) }
+    } catch (error) {
+      await provider.close()
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 3) throw error
+    }
+  }
+}
+
 export async function startHostileStage(
   env: Record<string, string | undefined> = {},
   providerOptions: Omit<MisbehavingProviderOptions, 'redirectUris'> = {},
 ): Promise<HostileStage> {
-  const port = await freePort()
-  const provider = await startMisbehavingProvider({
-    ...providerOptions,
-    redirectUris: [callbackUrlFor(port)],
-  })
-  const service = await startService(
-    { issuer: provider.issuer, clientId: provider.clientId, clientSecret: provider.clientSecret },
-    port,
-    { ...stageEnv, ...env },
+  const { provider, service } = await onFreePort(
+    (port) =>
+      startMisbehavingProvider({ ...providerOptions, redirectUris: [callbackUrlFor(port)] }),
+    (started, port) =>
+      startService(
+        { issuer: started.issuer, clientId: started.clientId, clientSecret: started.clientSecret },
+        port,
+        { ...stageEnv, ...env },
+      ),
   )
   return {
     ...stageAround(service, provider.secrets, () => provider.close()),
@@ -202,9 +222,10 @@ export interface RealStage extends Stage {
 export async function startRealStage(
   env: Record<string, string | undefined> = {},
 ): Promise<RealStage> {
-  const port = await freePort()
-  const provider = await startTestProvider({ redirectUris: [callbackUrlFor(port)] })
-  const service = await startService(provider, port, { ...stageEnv, ...env })
+  const { provider, service } = await onFreePort(
+    (port) => startTestProvider({ redirectUris: [callbackUrlFor(port)] }),
+    (started, port) => startService(started, port, { ...stageEnv, ...env }),
+  )
   const secrets = new Set([provider.clientSecret, provider.otherClientSecret])
   return { ...stageAround(service, secrets, () => provider.close()), provider }
 }

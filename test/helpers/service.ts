@@ -67,7 +67,12 @@ export async function startService(
 ): Promise<RunningService> {
   const logs = new LogCapture()
   const app = await buildApp(testEnv(provider, port, overrides), { logStream: logs })
-  await app.listen({ port, host: '127.0.0.1' })
+  try {
+    await app.listen({ port, host: '127.0.0.1' })
+  } catch (error) {
+    await app.close()
+    throw error
+  }
   if (options.waitForProvider !== false) await app.provider.whenReady()
   return { app, baseUrl: `http://127.0.0.1:${port}`, logs, close: () => app.close() }
 }
