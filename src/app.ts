@@ -1,12 +1,16 @@
 import fastifyCookie from '@fastify/cookie'
 import fastifyEnv from '@fastify/env'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import type { DestinationStream } from 'pino'
 import { type Config, envSchema, parseConfig, parseTrustedProxies, type RawEnv } from './config.js'
 import { loggerOptions } from './logger.js'
+import { createMetrics, type Metrics } from './observability/metrics.js'
+import { requestIdFor } from './observability/request-id.js'
 import { connectProvider, type ProviderConnection } from './oidc/provider.js'
 import { pageSecurityHeaders } from './pages/respond.js'
 import errorHandler from './plugins/error-handler.js'
+import metricsServer from './plugins/metrics-server.js'
+import observability from './plugins/observability.js'
 import { loginRateLimit } from './plugins/rate-limit.js'
 import { createRegistryTokenIssuer, type RegistryTokenIssuer } from './registry/issuer.js'
 import callback from './routes/auth/callback.js'
@@ -22,6 +26,7 @@ declare module 'fastify' {
     config: Config
     provider: ProviderConnection
     tokenIssuer: RegistryTokenIssuer
+    metrics: Metrics
   }
 }
 
@@ -49,6 +54,9 @@ export async function buildApp(
   const app = Fastify({
     // The level is set from the validated configuration below.
     logger: loggerOptions(options.logStream),
+    genReqId: requestIdFor,
+    // The observability plugin writes one line per request, when it is answered.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 16 * 1024,
     // Input is either valid as sent or refused; never silently coerced or trimmed.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
@@ -73,9 +81,16 @@ export async function buildApp(
         'the configured publish permissions cover a blocked namespace: every login will be refused',
       )
     }
-    app.decorate('provider', connectProvider(config, app.log))
+    const metrics = createMetrics({
+      isReady: () => app.provider.ready,
+      processMetrics: config.metricsPort !== undefined,
+    })
+    app.decorate('metrics', metrics)
+    app.decorate('provider', connectProvider(config, app.log, metrics.provider))
     app.addHook('onClose', async () => app.provider.close())
 
+    await app.register(observability)
+    await app.register(metricsServer)
     await app.register(fastifyCookie, { secret: [...config.cookieSecrets] })
     if (config.trustedProxies.length > 0) {
       app.log.info(

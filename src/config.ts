@@ -27,9 +27,11 @@ export interface RawEnv {
   MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: number
   MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS: number
   MCP_REGISTRY_OIDC_TRUST_PROXY?: string
+  MCP_REGISTRY_OIDC_PROVIDER_REFRESH_SECONDS: number
   PORT: number
   HOST: string
   LOG_LEVEL: string
+  METRICS_PORT: number
 }
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -72,9 +74,11 @@ export const envSchema = {
     MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: { type: 'integer', default: 120 },
     MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS: { type: 'integer', default: 60 },
     MCP_REGISTRY_OIDC_TRUST_PROXY: { type: 'string' },
+    MCP_REGISTRY_OIDC_PROVIDER_REFRESH_SECONDS: { type: 'integer', default: 600 },
     PORT: { type: 'integer', default: 8080 },
     HOST: { type: 'string', default: '0.0.0.0' },
     LOG_LEVEL: { type: 'string', default: 'info' },
+    METRICS_PORT: { type: 'integer', default: 9464 },
   },
 } as const
 
@@ -108,9 +112,13 @@ export interface Config {
   readonly rateLimitWindowSeconds: number
   /** Proxies whose X-Forwarded-For is believed (addresses, CIDR ranges, proxy-addr names); empty: none. */
   readonly trustedProxies: readonly string[]
+  /** How often provider metadata and keys are fetched again once loaded. */
+  readonly providerRefreshMs: number
   readonly port: number
   readonly host: string
   readonly logLevel: string
+  /** Where Prometheus metrics are served (on `host`); undefined: not served. */
+  readonly metricsPort: number | undefined
   /** Things worth a warning once the logger exists (deprecated names). */
   readonly warnings: readonly string[]
 }
@@ -259,6 +267,16 @@ export function parseTrustedProxies(value: string | undefined): string[] {
   return entries
 }
 
+/** 0 turns the metrics listener off; it must never share the port the proxy routes to. */
+function parseMetricsPort(value: number, port: number): number | undefined {
+  const metricsPort = integerInRange('METRICS_PORT', value, 0, 65535)
+  if (metricsPort === 0) return undefined
+  if (metricsPort === port) {
+    throw new ConfigError('METRICS_PORT', 'must differ from PORT (or be 0 to turn metrics off)')
+  }
+  return metricsPort
+}
+
 function permissionsVariable(raw: RawEnv, name: 'PUBLISH' | 'EDIT', warnings: string[]): string[] {
   const current = `MCP_REGISTRY_OIDC_${name}_PERMISSIONS` as const
   const alias = `MCP_REGISTRY_OIDC_${name}_PERISSIONS` as const
@@ -310,6 +328,7 @@ export function parseConfig(raw: RawEnv): Config {
     throw new ConfigError('MCP_REGISTRY_OIDC_SCOPES', 'must include "openid"')
   }
   const audiences = list(raw.MCP_REGISTRY_OIDC_AUDIENCE)
+  const port = integerInRange('PORT', raw.PORT, 0, 65535)
 
   return {
     issuer,
@@ -360,9 +379,17 @@ export function parseConfig(raw: RawEnv): Config {
       86_400,
     ),
     trustedProxies: parseTrustedProxies(raw.MCP_REGISTRY_OIDC_TRUST_PROXY),
-    port: integerInRange('PORT', raw.PORT, 0, 65535),
+    providerRefreshMs:
+      integerInRange(
+        'MCP_REGISTRY_OIDC_PROVIDER_REFRESH_SECONDS',
+        raw.MCP_REGISTRY_OIDC_PROVIDER_REFRESH_SECONDS,
+        1,
+        86_400,
+      ) * 1000,
+    port,
     host: raw.HOST,
     logLevel,
+    metricsPort: parseMetricsPort(raw.METRICS_PORT, port),
     warnings,
   }
 }

@@ -1,6 +1,16 @@
+import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
-import { describeStartupError } from './config.js'
+import { type Config, describeStartupError } from './config.js'
+
+/**
+ * How long a shutdown may take before the process gives up and exits 1. A
+ * request in flight waits at most for the token endpoint and one JWKS
+ * refetch, each bounded by the provider timeout; a second of slack on top.
+ */
+function shutdownGraceMs(config: Config): number {
+  return 2 * config.providerTimeoutMs + 1000
+}
 
 async function main(): Promise<void> {
   let app: FastifyInstance
@@ -11,13 +21,18 @@ async function main(): Promise<void> {
     process.exit(1)
   }
   const { port, host } = app.config
-  const shutdown = async (signal: NodeJS.Signals) => {
-    app.log.info({ signal }, 'shutting down')
-    await app.close()
-    process.exit(0)
-  }
-  process.once('SIGTERM', shutdown)
-  process.once('SIGINT', shutdown)
+  // SIGTERM/SIGINT: stop accepting, finish the requests in flight, exit 0; exit 1 if
+  // that takes longer than the grace period, on a second signal, or after a crash.
+  closeWithGrace(
+    { delay: shutdownGraceMs(app.config), logger: app.log },
+    async ({ signal, err }) => {
+      const started = performance.now()
+      if (err) app.log.error({ err }, 'unexpected error: shutting down')
+      else app.log.info({ signal }, 'shutting down: finishing the requests in flight')
+      await app.close()
+      app.log.info({ durationMs: Math.round(performance.now() - started) }, 'shut down')
+    },
+  )
   try {
     await app.listen({ port, host })
   } catch (error) {

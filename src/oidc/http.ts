@@ -12,7 +12,7 @@ export class OutboundRequestError extends Error {
   override name = 'OutboundRequestError'
 }
 
-type FetchInit = NonNullable<Parameters<typeof fetch>[1]>
+export type FetchInit = NonNullable<Parameters<typeof fetch>[1]>
 
 async function readBounded(response: Response, maxBytes: number): Promise<Uint8Array> {
   const declared = Number(response.headers.get('content-length'))

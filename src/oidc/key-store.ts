@@ -21,8 +21,10 @@ export interface KeyStore {
 
 export interface KeyStoreOptions {
   fetchKeySet(): Promise<unknown>
-  /** Minimum time between two fetches triggered by unknown kids. */
+  /** Minimum time between two fetches triggered by unknown kids (other loads do not count). */
   refetchCooldownMs: number
+  /** Told how every load ended (start-up, refresh or unknown kid), for metrics. */
+  onLoad?: (outcome: 'ok' | 'error') => void
   now?: () => number
 }
 
@@ -39,12 +41,11 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
   let keySet: JSONWebKeySet | undefined
   let knownKids = new Set<string>()
   let localSet: ReturnType<typeof createLocalJWKSet> | undefined
-  let fetchedAt = Number.NEGATIVE_INFINITY
+  let refetchedAt = Number.NEGATIVE_INFINITY
   let inFlight: Promise<void> | undefined
 
   function load(): Promise<void> {
     inFlight ??= (async () => {
-      fetchedAt = now()
       try {
         const next = asKeySet(await options.fetchKeySet())
         const nextLocalSet = createLocalJWKSet(next)
@@ -53,6 +54,10 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
         knownKids = new Set(
           next.keys.map((key) => key.kid).filter((kid): kid is string => typeof kid === 'string'),
         )
+        options.onLoad?.('ok')
+      } catch (error) {
+        options.onLoad?.('error')
+        throw error
       } finally {
         inFlight = undefined
       }
@@ -63,7 +68,10 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
   async function ensureKid(kid: string | undefined): Promise<void> {
     if (kid === undefined || knownKids.has(kid)) return
     if (inFlight) return inFlight
-    if (now() - fetchedAt < options.refetchCooldownMs) return
+    // Only refetches that a token asked for start the cooldown: a key that appears
+    // just after start-up or a periodic refresh is still picked up at once.
+    if (now() - refetchedAt < options.refetchCooldownMs) return
+    refetchedAt = now()
     await load().catch(() => {
       // Keep serving the keys we have; the verification that follows reports the unknown kid.
     })

@@ -2,7 +2,8 @@ import type { FastifyBaseLogger } from 'fastify'
 import { decodeProtectedHeader } from 'jose'
 import * as oidc from 'openid-client'
 import type { Config } from '../config.js'
-import { boundedFetch, type OutboundLimits, OutboundRequestError } from './http.js'
+import { refreshDelay, retryDelay } from './backoff.js'
+import { boundedFetch, type FetchInit, type OutboundLimits, OutboundRequestError } from './http.js'
 import { type IdTokenClaims, IdTokenInvalidError, verifyIdToken } from './id-token.js'
 import { createKeyStore, type KeyStore } from './key-store.js'
 
@@ -22,7 +23,24 @@ export interface LoginChecks {
   readonly codeVerifier: string
 }
 
+export type ProviderEndpoint = 'discovery' | 'jwks' | 'token'
+
+/** What the connection tells the outside (metrics) about its traffic with the provider. */
+export interface ProviderObserver {
+  /** One request: `ok` (2xx), `http_error` (another status) or `failed` (no answer: refused, timeout, too large). */
+  request(
+    endpoint: ProviderEndpoint,
+    outcome: 'ok' | 'http_error' | 'failed',
+    seconds: number,
+  ): void
+  /** One load of the metadata or the keys, whatever triggered it (start-up, refresh, unknown kid). */
+  refresh(kind: 'discovery' | 'jwks', outcome: 'ok' | 'error'): void
+}
+
+const ignoreObservations: ProviderObserver = { request() {}, refresh() {} }
+
 export interface ProviderConnection {
+  /** True once metadata and keys were loaded; stays true while they are kept through later outages. */
   readonly ready: boolean
   /** Resolves once metadata and keys are loaded; the connection retries with backoff until then. */
   whenReady(): Promise<void>
@@ -36,6 +54,8 @@ export interface ProviderConnection {
   completeLogin(callbackQuery: string, checks: LoginChecks): Promise<IdTokenClaims>
   /** Checks an ID token a caller brings along, against the accepted audiences. */
   verifyIdToken(token: string): Promise<IdTokenClaims>
+  /** Fetches metadata and keys again now, keeping what it has on failure (the periodic refresh does this). */
+  refresh(): Promise<void>
   close(): void
 }
 
@@ -45,7 +65,6 @@ interface Connected {
   readonly keys: KeyStore
 }
 
-const retryDelayMs = { first: 250, max: 30_000 }
 /** Provider documents are small; a few hundred KiB is already generous. */
 const maxResponseBytes = 512 * 1024
 
@@ -57,11 +76,6 @@ function clientAuthentication(config: Config, metadata: oidc.ServerMetadata): oi
     return oidc.ClientSecretBasic(config.clientSecret)
   }
   return oidc.ClientSecretPost(config.clientSecret)
-}
-
-function nextRetryDelay(attempt: number): number {
-  const capped = Math.min(retryDelayMs.max, retryDelayMs.first * 2 ** attempt)
-  return Math.round(capped * (0.5 + Math.random() / 2))
 }
 
 /** The `kid` of the ID token in a token endpoint answer, if the answer is one. */
@@ -100,17 +114,39 @@ async function tokenEndpointFault(response: Response): Promise<string | undefine
   return undefined
 }
 
-export function connectProvider(config: Config, log: FastifyBaseLogger): ProviderConnection {
+export function connectProvider(
+  config: Config,
+  log: FastifyBaseLogger,
+  observer: ProviderObserver = ignoreObservations,
+): ProviderConnection {
   const limits: OutboundLimits = { timeoutMs: config.providerTimeoutMs, maxBytes: maxResponseBytes }
-  const fetchBounded: oidc.CustomFetch = (url, init) => boundedFetch(url, init, limits)
   const clientMetadata: Partial<oidc.ClientMetadata> = {
     [oidc.clockTolerance]: 30,
   }
   const timeoutSeconds = config.providerTimeoutMs / 1000
 
+  /** Every request to the provider goes through here: bounded, timed and counted. */
+  function observedFetch(endpoint: ProviderEndpoint) {
+    return async (url: string, init: FetchInit): Promise<Response> => {
+      const started = performance.now()
+      const elapsed = () => (performance.now() - started) / 1000
+      try {
+        const response = await boundedFetch(url, init, limits)
+        observer.request(endpoint, response.ok ? 'ok' : 'http_error', elapsed())
+        return response
+      } catch (error) {
+        observer.request(endpoint, 'failed', elapsed())
+        throw error
+      }
+    }
+  }
+  const fetchDiscovery = observedFetch('discovery')
+  const fetchJwks = observedFetch('jwks')
+  const fetchToken = observedFetch('token')
+
   let connected: Connected | undefined
   let closed = false
-  let retryTimer: NodeJS.Timeout | undefined
+  let timer: NodeJS.Timeout | undefined
   let settleReadiness: { resolve(): void; reject(error: Error): void } | undefined
   const readiness = new Promise<void>((resolve, reject) => {
     settleReadiness = { resolve, reject }
@@ -130,30 +166,90 @@ export function connectProvider(config: Config, log: FastifyBaseLogger): Provide
     return configuration
   }
 
-  async function connect(): Promise<Connected> {
-    const discovered = await oidc.discovery(config.issuer, config.clientId, undefined, undefined, {
-      execute: config.allowHttpIssuer ? [oidc.allowInsecureRequests] : [],
-      timeout: timeoutSeconds,
-      [oidc.customFetch]: fetchBounded,
-    })
-    const metadata = discovered.serverMetadata()
-    if (!metadata.jwks_uri) throw new Error('the provider metadata has no jwks_uri')
-    const jwksUri = metadata.jwks_uri
-    const keys = createKeyStore({
+  async function discover(): Promise<{ metadata: oidc.ServerMetadata; jwksUri: string }> {
+    try {
+      const discovered = await oidc.discovery(
+        config.issuer,
+        config.clientId,
+        undefined,
+        undefined,
+        {
+          execute: config.allowHttpIssuer ? [oidc.allowInsecureRequests] : [],
+          timeout: timeoutSeconds,
+          [oidc.customFetch]: fetchDiscovery,
+        },
+      )
+      const metadata = discovered.serverMetadata()
+      const jwksUri = metadata.jwks_uri
+      if (!jwksUri) throw new Error('the provider metadata has no jwks_uri')
+      observer.refresh('discovery', 'ok')
+      return { metadata, jwksUri }
+    } catch (error) {
+      observer.refresh('discovery', 'error')
+      throw error
+    }
+  }
+
+  function newKeyStore(jwksUri: string): KeyStore {
+    return createKeyStore({
       refetchCooldownMs: config.jwksRefetchCooldownMs,
+      onLoad: (outcome) => observer.refresh('jwks', outcome),
       fetchKeySet: async () => {
-        const response = await boundedFetch(
-          jwksUri,
-          { headers: { accept: 'application/json' } },
-          limits,
-        )
+        const response = await fetchJwks(jwksUri, { headers: { accept: 'application/json' } })
         if (response.status !== 200)
           throw new Error(`the JWKS endpoint answered ${response.status}`)
         return response.json()
       },
     })
+  }
+
+  async function connect(): Promise<Connected> {
+    const { metadata, jwksUri } = await discover()
+    const keys = newKeyStore(jwksUri)
     await keys.load()
     return { metadata, flowConfiguration: newConfiguration(metadata), keys }
+  }
+
+  /**
+   * Fetches metadata and keys again. Whatever fails keeps what was loaded
+   * before: a provider outage must not take down logins that cached
+   * metadata and keys can still serve (the token endpoint decides the rest).
+   */
+  async function refresh(): Promise<void> {
+    const previous = connected
+    if (!previous) return
+    let metadata = previous.metadata
+    let keys = previous.keys
+    try {
+      const next = await discover()
+      if (next.jwksUri !== metadata.jwks_uri) {
+        const nextKeys = newKeyStore(next.jwksUri)
+        await nextKeys.load()
+        keys = nextKeys
+      } else {
+        await keys.load()
+      }
+      metadata = next.metadata
+    } catch (error) {
+      log.warn(
+        { issuer: config.issuer.href, reason: describeClientError(error) },
+        'provider refresh failed: keeping the metadata and keys already loaded',
+      )
+    }
+    if (closed) return
+    if (metadata !== previous.metadata) {
+      connected = { metadata, flowConfiguration: newConfiguration(metadata), keys }
+    }
+  }
+
+  function schedule(run: () => void, delay: number): void {
+    if (closed) return
+    timer = setTimeout(run, delay)
+    timer.unref()
+  }
+
+  function refreshPeriodically(): void {
+    refresh().finally(() => schedule(refreshPeriodically, refreshDelay(config.providerRefreshMs)))
   }
 
   function attempt(attemptNumber: number): void {
@@ -163,16 +259,16 @@ export function connectProvider(config: Config, log: FastifyBaseLogger): Provide
         connected = result
         log.info({ issuer: result.metadata.issuer }, 'provider ready')
         settleReadiness?.resolve()
+        schedule(refreshPeriodically, refreshDelay(config.providerRefreshMs))
       },
       (error: unknown) => {
         if (closed) return
-        const delay = nextRetryDelay(attemptNumber)
+        const delay = retryDelay(attemptNumber)
         log.warn(
-          { issuer: config.issuer.href, reason: (error as Error).message, retryInMs: delay },
+          { issuer: config.issuer.href, reason: describeClientError(error), retryInMs: delay },
           'provider not reachable',
         )
-        retryTimer = setTimeout(() => attempt(attemptNumber + 1), delay)
-        retryTimer.unref()
+        schedule(() => attempt(attemptNumber + 1), delay)
       },
     )
   }
@@ -193,7 +289,7 @@ export function connectProvider(config: Config, log: FastifyBaseLogger): Provide
     configuration[oidc.customFetch] = async (url, init) => {
       let response: Response
       try {
-        response = await fetchBounded(url, init)
+        response = await fetchToken(url, init)
       } catch (error) {
         fault = (error as Error).message
         throw error
@@ -250,6 +346,7 @@ export function connectProvider(config: Config, log: FastifyBaseLogger): Provide
       })
     },
     completeLogin,
+    refresh,
     async verifyIdToken(token) {
       const { metadata, keys } = current()
       return verifyIdToken(token, keys.getKey, {
@@ -259,7 +356,7 @@ export function connectProvider(config: Config, log: FastifyBaseLogger): Provide
     },
     close() {
       closed = true
-      clearTimeout(retryTimer)
+      clearTimeout(timer)
       settleReadiness?.reject(new ProviderUnavailableError('closed'))
     },
   }

@@ -52,9 +52,12 @@ const restartableCodes = new Set<ErrorCode>([
 async function errorHandler(app: FastifyInstance) {
   const startUrl = `${app.config.publicUrl}/v0/auth/oidc/start`
 
-  /** Answers a refusal, logged once: the code and why, never the values involved. */
+  /**
+   * Answers a refusal. The observability plugin logs it once, with the request's one line:
+   * the code and why, never the values involved.
+   */
   function refuse(request: FastifyRequest, reply: FastifyReply, refusal: AuthError) {
-    request.log.info({ error: refusal.code, reason: refusal.reason }, 'request refused')
+    request.refusal = refusal
     return sendError(
       request,
       reply,
@@ -66,6 +69,7 @@ async function errorHandler(app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const authError = toAuthError(error)
     if (authError.code !== 'internal_error') return refuse(request, reply, authError)
+    request.refusal = authError
     request.log.error({ err: error }, 'request failed')
     return sendError(request, reply, authError, undefined)
   })

@@ -31,6 +31,8 @@ export function testEnv(
     MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS: 'com.example/*',
     MCP_REGISTRY_OIDC_EDIT_PERMISSIONS: 'com.example/*',
     LOG_LEVEL: 'info',
+    // Tests run many instances at once; the ones that read metrics pick a free port.
+    METRICS_PORT: '0',
     PORT: String(port),
     HOST: '127.0.0.1',
     ...overrides,

@@ -44,6 +44,8 @@ export interface TestProvider {
   tokenResponseHook: ((body: Record<string, unknown>) => Record<string, unknown>) | undefined
   /** number of requests the token endpoint received */
   tokenRequests: number
+  /** awaited before the token endpoint answers each request (a slow provider); undefined: no wait */
+  tokenEndpointGate: (() => Promise<void>) | undefined
   /**
    * Signs a JWT. Defaults iss=issuer, aud=clientId, sub=loginAs, iat=now, exp=now+300; a claim set to
    * `undefined` removes the default. alg RS256/RS384/RS512/PS256/PS384/PS512 use the provider's key,
@@ -56,6 +58,9 @@ export interface TestProvider {
   ): Promise<string>
   /** runs a real authorization code flow (PKCE S256, state, nonce) as a plain RP; returns the id_token */
   obtainIdToken(options?: { clientId?: string; account?: string }): Promise<string>
+  /** an outage: stops listening and drops every connection; `resume` brings it back on the same port */
+  stop(): Promise<void>
+  resume(): Promise<void>
   close(): Promise<void>
 }
 
@@ -183,6 +188,7 @@ export async function startTestProvider(options: StartTestProviderOptions): Prom
     loginAs: 'alice',
     tokenResponseHook: undefined as TestProvider['tokenResponseHook'],
     tokenRequests: 0,
+    tokenEndpointGate: undefined as TestProvider['tokenEndpointGate'],
   }
   const accountFor = (params: Record<string, unknown>): string => {
     const hint = params.login_hint
@@ -275,6 +281,7 @@ export async function startTestProvider(options: StartTestProviderOptions): Prom
   provider.use(async (ctx, next) => {
     if (ctx.path !== tokenPath) return next()
     state.tokenRequests++
+    await state.tokenEndpointGate?.()
     await next()
     const hook = state.tokenResponseHook
     if (hook !== undefined && ctx.body !== null && typeof ctx.body === 'object') {
@@ -394,6 +401,12 @@ export async function startTestProvider(options: StartTestProviderOptions): Prom
     set tokenRequests(value: number) {
       state.tokenRequests = value
     },
+    get tokenEndpointGate() {
+      return state.tokenEndpointGate
+    },
+    set tokenEndpointGate(value) {
+      state.tokenEndpointGate = value
+    },
 
     async signIdToken(claims, header = {}) {
       const alg = header.alg ?? 'RS256'
@@ -466,12 +479,24 @@ export async function startTestProvider(options: StartTestProviderOptions): Prom
       return tokens.id_token
     },
 
-    async close() {
+    async stop() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve())
         server.closeAllConnections()
       })
     },
+
+    async resume() {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(Number(new URL(issuer).port), '127.0.0.1', () => {
+          server.off('error', reject)
+          resolve()
+        })
+      })
+    },
+
+    close: () => testProvider.stop(),
   }
   return testProvider
 }

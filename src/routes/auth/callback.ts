@@ -103,7 +103,7 @@ const callback: FastifyPluginAsync = async (app) => {
 
   app.get<{ Querystring: CallbackQuery }>(
     '/auth/oidc/callback',
-    { schema },
+    { schema, config: { authStep: 'callback' } },
     async (request, reply) => {
       const query = request.query
       // Error answers need a flow of this browser too: otherwise anyone could
@@ -121,8 +121,8 @@ const callback: FastifyPluginAsync = async (app) => {
       const claims = await provider.completeLogin(rawQuery, flow).catch((error: unknown) => {
         throw asAuthError(error)
       })
+      request.subject = claims.sub
       const issued = await tokenIssuer.issue(claims)
-      request.log.info({ sub: claims.sub, outcome: 'login_completed' }, 'login completed')
 
       if (flow.target) {
         const parameters: Record<string, string> = {

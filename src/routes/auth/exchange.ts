@@ -31,7 +31,7 @@ const exchange: FastifyPluginAsync = async (app) => {
 
   app.post<{ Body: ExchangeBody }>(
     '/auth/oidc',
-    { schema, bodyLimit: maxBodyBytes },
+    { schema, bodyLimit: maxBodyBytes, config: { authStep: 'exchange' } },
     async (request) => {
       const claims = await provider
         .verifyIdToken(request.body.oidc_token)
@@ -44,8 +44,8 @@ const exchange: FastifyPluginAsync = async (app) => {
           }
           throw error
         })
+      request.subject = claims.sub
       const { registry_token, expires_at } = await tokenIssuer.issue(claims)
-      request.log.info({ sub: claims.sub, outcome: 'exchange_completed' }, 'token exchanged')
       return { registry_token, expires_at }
     },
   )

@@ -82,7 +82,8 @@ function clearOldFlows(request: FastifyRequest, reply: FastifyReply, config: Con
 const start: FastifyPluginAsync = async (app) => {
   const { config, provider } = app
 
-  app.get<{ Querystring: StartQuery }>('/auth/oidc/start', { schema }, async (request, reply) => {
+  const options = { schema, config: { authStep: 'start' } } as const
+  app.get<{ Querystring: StartQuery }>('/auth/oidc/start', options, async (request, reply) => {
     const target = redirectTarget(request.query.redirect_uri, config)
     const flowCallerState = callerState(request.query.state)
     if (!provider.ready)

@@ -1,0 +1,88 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { AuthError } from '../errors.js'
+import type { AuthStep } from '../observability/metrics.js'
+import { requestIdHeader } from '../observability/request-id.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Marks a route whose every answer is the outcome of a login step or an exchange. */
+    authStep?: AuthStep
+  }
+  interface FastifyRequest {
+    /** The verified ID token's `sub`, logged with the outcome (also when the policy refuses it). */
+    subject: string | null
+    /** Why the request was refused; the error handler sets it. */
+    refusal: AuthError | null
+  }
+}
+
+const events: Record<AuthStep, { ok: [string, string]; refused: [string, string] }> = {
+  start: { ok: ['login_started', 'login started'], refused: ['login_failed', 'login refused'] },
+  callback: {
+    ok: ['login_completed', 'login completed'],
+    refused: ['login_failed', 'login refused'],
+  },
+  exchange: {
+    ok: ['exchange_completed', 'token exchanged'],
+    refused: ['exchange_failed', 'exchange refused'],
+  },
+}
+
+function level(reply: FastifyReply, step: AuthStep | undefined): 'error' | 'info' | 'debug' {
+  if (reply.statusCode >= 500 && reply.request.refusal?.code === 'internal_error') return 'error'
+  // Probes and the JWKS answer every few seconds; their successes are noise at info.
+  return step !== undefined || reply.statusCode >= 400 ? 'info' : 'debug'
+}
+
+/**
+ * One log line per request, written when the answer is sent: for login and
+ * exchange routes it is the outcome (event, error code and reason, provider,
+ * `sub`), for the others the status. Every line carries the request id, which
+ * is echoed in `X-Request-Id`. The same hook feeds the metrics.
+ */
+async function observability(app: FastifyInstance) {
+  const { metrics } = app
+  // As configured: the issuer URL an operator recognises.
+  const provider = app.env.MCP_REGISTRY_OIDC_ISSUER
+
+  app.decorateRequest('subject', null)
+  app.decorateRequest('refusal', null)
+
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.header(requestIdHeader, request.id)
+  })
+
+  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+    const step = request.routeOptions.config.authStep
+    const { refusal, subject } = request
+    metrics.httpRequest(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    )
+    if (step !== undefined) metrics.authOutcome(step, refusal?.code)
+
+    const line: Record<string, unknown> = {
+      req: request,
+      res: reply,
+      responseTime: reply.elapsedTime,
+    }
+    let message = 'request completed'
+    if (step !== undefined) {
+      const [event, eventMessage] = refusal ? events[step].refused : events[step].ok
+      line.event = event
+      line.provider = provider
+      message = eventMessage
+    }
+    if (subject !== null) line.sub = subject
+    if (refusal) {
+      line.error = refusal.code
+      line.reason = refusal.reason
+    }
+    request.log[level(reply, step)](line, message)
+  })
+}
+
+export default fp(observability, { name: 'observability', decorators: { fastify: ['metrics'] } })

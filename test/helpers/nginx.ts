@@ -1,0 +1,143 @@
+import { spawn } from 'node:child_process'
+import { accessSync, constants } from 'node:fs'
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { delimiter, join } from 'node:path'
+import { waitFor } from './wait.js'
+
+/** Debian's nginx binary, or undefined when it is not installed (tests then skip). */
+export function nginxBinary(): string | undefined {
+  const candidates = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin']
+  for (const directory of candidates) {
+    const path = join(directory, 'nginx')
+    try {
+      accessSync(path, constants.X_OK)
+      return path
+    } catch {
+      // try the next one
+    }
+  }
+  return undefined
+}
+
+export interface RunningNginx {
+  readonly baseUrl: string
+  /** Its error log so far, for failure messages. */
+  errorLog(): Promise<string>
+  close(): Promise<void>
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}
+
+/**
+ * Runs nginx in the foreground on 127.0.0.1:`port` with everything it
+ * writes (pid, logs, temp files) in a temp directory of its own. `http` is
+ * the body of the `http {}` block; it must `listen 127.0.0.1:<port>`.
+ */
+export async function startNginx(port: number, http: string): Promise<RunningNginx> {
+  const binary = nginxBinary()
+  if (!binary) throw new Error('nginx is not installed')
+  const prefix = await mkdtemp(join(tmpdir(), 'mcp-oidc-nginx-'))
+  // Workers run as nobody when the tests run as root.
+  await chmod(prefix, 0o755)
+  const config = join(prefix, 'nginx.conf')
+  const errorLog = join(prefix, 'error.log')
+  await writeFile(
+    config,
+    `worker_processes 1;
+daemon off;
+pid ${join(prefix, 'nginx.pid')};
+error_log ${errorLog} warn;
+events { worker_connections 512; }
+http {
+  access_log off;
+  client_body_temp_path ${join(prefix, 'client_body')};
+  proxy_temp_path ${join(prefix, 'proxy')};
+  fastcgi_temp_path ${join(prefix, 'fastcgi')};
+  uwsgi_temp_path ${join(prefix, 'uwsgi')};
+  scgi_temp_path ${join(prefix, 'scgi')};
+${http}
+}
+`,
+  )
+  const child = spawn(binary, ['-p', prefix, '-e', errorLog, '-c', config], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk
+  })
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()))
+  let running = true
+  void exited.then(() => {
+    running = false
+  })
+  const readErrorLog = () => readFile(errorLog, 'utf8').catch(() => '')
+  try {
+    await waitFor(`nginx on port ${port}`, async () => {
+      if (!running) throw new Error(`nginx exited: ${stderr}${await readErrorLog()}`)
+      return (await accepts(port)) ? true : undefined
+    })
+  } catch (error) {
+    child.kill('SIGKILL')
+    await rm(prefix, { recursive: true, force: true })
+    throw error
+  }
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    errorLog: readErrorLog,
+    async close() {
+      if (running) child.kill('SIGTERM')
+      await exited
+      await rm(prefix, { recursive: true, force: true })
+    },
+  }
+}
+
+/**
+ * The `http {}` body of a reverse proxy in front of several replicas, as the
+ * README recommends: round-robin, the login routes only, an incoming
+ * `X-Request-Id` passed on (nginx makes one when there is none), and a
+ * replica that is down, shutting down or not ready (503: it did nothing with
+ * the request) skipped; never a 502, whose authorization code was spent.
+ */
+export function replicasProxyConfig(port: number, replicaPorts: readonly number[]): string {
+  const servers = replicaPorts
+    .map((replica) => `    server 127.0.0.1:${replica} max_fails=1 fail_timeout=1s;`)
+    .join('\n')
+  return `
+  map $http_x_request_id $forwarded_request_id {
+    default $http_x_request_id;
+    "" $request_id;
+  }
+  upstream mcp_registry_oidc {
+${servers}
+    keepalive 16;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location ~ ^/v0(\\.1)?/auth/oidc(/|$) {
+      proxy_pass http://mcp_registry_oidc;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Request-Id $forwarded_request_id;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_next_upstream error http_503;
+    }
+    location / {
+      return 404;
+    }
+  }
+`
+}
