@@ -9,6 +9,7 @@ import { requestIdFor } from './observability/request-id.js'
 import { connectProvider, type ProviderConnection } from './oidc/provider.js'
 import { pageSecurityHeaders } from './pages/respond.js'
 import errorHandler from './plugins/error-handler.js'
+import gracefulClose from './plugins/graceful-close.js'
 import metricsServer from './plugins/metrics-server.js'
 import observability from './plugins/observability.js'
 import { loginRateLimit } from './plugins/rate-limit.js'
@@ -57,6 +58,8 @@ export async function buildApp(
     genReqId: requestIdFor,
     // The observability plugin writes one line per request, when it is answered.
     logController: new LogController({ disableRequestLogging: true }),
+    // While draining, requests on kept-alive connections are still served (see graceful-close).
+    return503OnClosing: false,
     bodyLimit: 16 * 1024,
     // Input is either valid as sent or refused; never silently coerced or trimmed.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
@@ -90,6 +93,7 @@ export async function buildApp(
     app.addHook('onClose', async () => app.provider.close())
 
     await app.register(observability)
+    await app.register(gracefulClose)
     await app.register(metricsServer)
     await app.register(fastifyCookie, { secret: [...config.cookieSecrets] })
     if (config.trustedProxies.length > 0) {

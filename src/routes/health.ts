@@ -8,6 +8,7 @@ const health: FastifyPluginAsync = async (app) => {
   app.get('/healthz', async () => ({ status: 'ok' }))
 
   app.get('/readyz', async (_request, reply) => {
+    if (app.closing) return reply.code(503).send({ status: 'shutting_down' })
     if (provider.ready) return { status: 'ready' }
     return reply.code(503).send({ status: 'provider_unavailable' })
   })

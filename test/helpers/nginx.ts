@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
-import { waitFor } from './wait.js'
+import { acceptsConnections, waitFor } from './wait.js'
 
 /** Debian's nginx binary, or undefined when it is not installed (tests then skip). */
 export function nginxBinary(): string | undefined {
@@ -26,17 +25,6 @@ export interface RunningNginx {
   /** Its error log so far, for failure messages. */
   errorLog(): Promise<string>
   close(): Promise<void>
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1')
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
 }
 
 /**
@@ -86,7 +74,7 @@ ${http}
   try {
     await waitFor(`nginx on port ${port}`, async () => {
       if (!running) throw new Error(`nginx exited: ${stderr}${await readErrorLog()}`)
-      return (await accepts(port)) ? true : undefined
+      return (await acceptsConnections(port)) ? true : undefined
     })
   } catch (error) {
     child.kill('SIGKILL')

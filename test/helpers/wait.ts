@@ -1,3 +1,5 @@
+import { connect } from 'node:net'
+
 /**
  * Polls `check` until it returns a value other than undefined, or throws
  * after `timeoutMs`. For waiting on something another process does, never
@@ -26,4 +28,16 @@ export async function statusOf(url: string): Promise<number | undefined> {
   } catch {
     return undefined
   }
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+export function acceptsConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
 }

@@ -1,6 +1,7 @@
 // The provider key set: an unknown kid fetches it again at most once per cooldown, whatever the
 // number of tokens naming unknown kids, and a failed fetch keeps the keys already known.
 
+import { jwtVerify, SignJWT } from 'jose'
 import t from 'tap'
 import { createKeyStore } from '../../src/oidc/key-store.js'
 import { createSigningKey } from '../helpers/misbehaving-provider.js'
@@ -10,16 +11,18 @@ const second = await createSigningKey('RS256')
 
 function fakeProvider() {
   const state = { keys: [first.publicJwk], fetches: 0, down: false, clock: 1_000_000 }
+  const outcomes: string[] = []
   const store = createKeyStore({
     refetchCooldownMs: 30_000,
     now: () => state.clock,
+    onLoad: (outcome) => outcomes.push(outcome),
     fetchKeySet: async () => {
       state.fetches++
       if (state.down) throw new Error('provider down')
       return { keys: state.keys }
     },
   })
-  return { state, store }
+  return { state, store, outcomes }
 }
 
 t.test('a flood of unknown kids: one fetch per cooldown', async (t) => {
@@ -61,4 +64,29 @@ t.test('a new key is learnt; an outage keeps the old ones', async (t) => {
     [first.kid, second.kid],
     'still both keys',
   )
+})
+
+t.test('only token-triggered fetches start the cooldown', async (t) => {
+  const { state, store } = fakeProvider()
+  await store.load()
+  await store.load()
+  state.keys = [first.publicJwk, second.publicJwk]
+  await store.ensureKid(second.kid)
+  t.equal(state.fetches, 3, 'a key that appears right after start-up or a refresh is looked for')
+})
+
+t.test('every load is reported; nothing loaded yet fails closed', async (t) => {
+  const { state, store, outcomes } = fakeProvider()
+  state.down = true
+  await t.rejects(store.load(), /provider down/)
+  t.equal(store.loaded, false)
+  const token = await new SignJWT({ sub: 'alice' })
+    .setProtectedHeader({ alg: 'RS256', kid: first.kid })
+    .sign(first.privateKey)
+  await t.rejects(jwtVerify(token, store.getKey), { code: 'ERR_JWKS_NO_MATCHING_KEY' })
+  t.throws(() => store.snapshot())
+  state.down = false
+  await store.load()
+  t.equal((await jwtVerify(token, store.getKey)).payload.sub, 'alice')
+  t.same(outcomes, ['error', 'ok'])
 })
