@@ -94,6 +94,16 @@ t.test(
     }
     const seconds = (performance.now() - started) / 1000
     t.same(failures, [], 'every login completed')
+    t.equal(await counterSum(metricsPorts, 'mcp_registry_oidc_logins_started_total'), logins)
+    t.equal(await counterSum(metricsPorts, 'mcp_registry_oidc_logins_completed_total'), logins)
+    const throughProxy = await fetch(`${proxyUrl}/metrics`)
+    t.equal(throughProxy.status, 404, 'the proxy does not expose the metrics')
+    const onServicePort = await fetch(`${replicas[0]?.baseUrl}/metrics`)
+    t.equal(onServicePort.status, 404, 'nor does the service port')
+
+    // Stopped first, so that every line they logged has been read.
+    const exitCodes = await Promise.all(replicas.map((replica) => replica.stop('SIGTERM')))
+    t.same(exitCodes, [0, 0, 0], 'every replica shuts down cleanly')
 
     // Which replica answered which request, from each replica's own log.
     const servedBy = new Map<string, number>()
@@ -118,19 +128,9 @@ t.test(
     for (const [index, served] of perReplica.entries()) {
       t.ok(served.starts > 0 && served.callbacks > 0, `replica ${index} served both steps`)
     }
-    t.equal(await counterSum(metricsPorts, 'mcp_registry_oidc_logins_started_total'), logins)
-    t.equal(await counterSum(metricsPorts, 'mcp_registry_oidc_logins_completed_total'), logins)
     t.comment(
       `${logins} logins completed in ${seconds.toFixed(1)} s, ${crossReplica} of them across replicas; ` +
         `per replica (starts/callbacks): ${perReplica.map((s) => `${s.starts}/${s.callbacks}`).join(', ')}`,
     )
-
-    const throughProxy = await fetch(`${proxyUrl}/metrics`)
-    t.equal(throughProxy.status, 404, 'the proxy does not expose the metrics')
-    const onServicePort = await fetch(`${replicas[0]?.baseUrl}/metrics`)
-    t.equal(onServicePort.status, 404, 'nor does the service port')
-
-    const exitCodes = await Promise.all(replicas.map((replica) => replica.stop('SIGTERM')))
-    t.same(exitCodes, [0, 0, 0], 'every replica shuts down cleanly')
   },
 )
