@@ -32,12 +32,12 @@ function only(kind: string): Manifest {
 
 const deployment = only('Deployment')
 const pod = deployment.spec.template
-const [container] = pod.spec.containers as Manifest[]
+const container: Manifest = pod.spec.containers[0]
 const env = new Map<string, Manifest>(
-  (container?.env as Manifest[]).map((entry) => [entry.name as string, entry]),
+  (container.env as Manifest[]).map((entry) => [entry.name as string, entry]),
 )
 const portsByName = new Map<string, number>(
-  (container?.ports as Manifest[]).map((port) => [port.name, port.containerPort]),
+  (container.ports as Manifest[]).map((port) => [port.name, port.containerPort]),
 )
 const secret = only('Secret')
 
@@ -58,7 +58,7 @@ function podEnvironment(): Record<string, string> {
 t.test(
   'the Deployment sets only variables the service reads, and every required one',
   async (t) => {
-    t.equal(env.size, (container?.env as Manifest[]).length, 'no variable set twice')
+    t.equal(env.size, (container.env as Manifest[]).length, 'no variable set twice')
     const known = Object.keys(envSchema.properties)
     for (const name of env.keys())
       t.ok(known.includes(name), `${name} is a variable of the service`)
@@ -91,7 +91,7 @@ t.test('the service starts from that environment; the probes answer', async (t) 
   )
   t.equal(pod.metadata.annotations['prometheus.io/port'], String(portsByName.get('metrics')))
 
-  const { livenessProbe, readinessProbe } = container as Manifest
+  const { livenessProbe, readinessProbe } = container
   t.equal(livenessProbe.httpGet.path, '/healthz')
   t.equal(readinessProbe.httpGet.path, '/readyz')
   for (const probe of [livenessProbe, readinessProbe]) {
@@ -109,13 +109,13 @@ t.test('the pod runs locked down, with resources and a shutdown that fits', asyn
   t.equal(deployment.spec.replicas, 3)
   t.equal(pod.spec.securityContext.runAsNonRoot, true)
   t.ok(pod.spec.securityContext.runAsUser > 0, 'a numeric non-root user')
-  t.equal(container?.securityContext.readOnlyRootFilesystem, true)
-  t.equal(container?.securityContext.allowPrivilegeEscalation, false)
-  t.same(container?.securityContext.capabilities.drop, ['ALL'])
+  t.equal(container.securityContext.readOnlyRootFilesystem, true)
+  t.equal(container.securityContext.allowPrivilegeEscalation, false)
+  t.same(container.securityContext.capabilities.drop, ['ALL'])
   for (const kind of ['requests', 'limits']) {
-    t.ok(container?.resources[kind].cpu && container?.resources[kind].memory, `${kind} set`)
+    t.ok(container.resources[kind].cpu && container.resources[kind].memory, `${kind} set`)
   }
-  const preStopSeconds = Number(container?.lifecycle.preStop.exec.command.at(-1))
+  const preStopSeconds = Number(container.lifecycle.preStop.exec.command.at(-1))
   const timeoutMs = Number(
     env.get('MCP_REGISTRY_OIDC_PROVIDER_TIMEOUT_MS')?.value ??
       envSchema.properties.MCP_REGISTRY_OIDC_PROVIDER_TIMEOUT_MS.default,
