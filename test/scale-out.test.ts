@@ -8,10 +8,15 @@ import { verifyRegistryToken } from '../src/registry/token.js'
 import { TestBrowser } from './helpers/browser.js'
 import { callbackPath } from './helpers/login.js'
 import { sampleValue } from './helpers/metrics.js'
-import { nginxBinary, replicasProxyConfig, startNginx } from './helpers/nginx.js'
+import {
+  providerBehindProxy,
+  replicasProxyConfig,
+  skipWithoutNginx,
+  startNginx,
+} from './helpers/nginx.js'
 import { testEnv } from './helpers/service.js'
 import { type ServiceProcess, spawnService } from './helpers/service-process.js'
-import { freePort, startTestProvider } from './helpers/test-provider.js'
+import { freePort } from './helpers/test-provider.js'
 
 const logins = 100
 const replicaCount = 3
@@ -28,12 +33,9 @@ async function counterSum(metricsPorts: number[], name: string): Promise<number>
 
 t.test(
   `${logins} logins across ${replicaCount} replicas behind nginx`,
-  { skip: nginxBinary() ? false : 'nginx is not installed (apt-get install nginx-light)' },
+  { skip: skipWithoutNginx() },
   async (t) => {
-    const proxyPort = await freePort()
-    const proxyUrl = `http://127.0.0.1:${proxyPort}`
-    const provider = await startTestProvider({ redirectUris: [`${proxyUrl}${callbackPath}`] })
-    t.teardown(() => provider.close())
+    const { proxyPort, proxyUrl, provider } = await providerBehindProxy(t)
 
     const replicaPorts: number[] = []
     const metricsPorts: number[] = []

@@ -3,10 +3,10 @@
 // finish does not hold the process past its grace period.
 
 import { connect } from 'node:net'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { loginUntilCallback } from './helpers/login.js'
 import { callbackUrlFor, testEnv } from './helpers/service.js'
-import { spawnService } from './helpers/service-process.js'
+import { type ServiceProcess, spawnService } from './helpers/service-process.js'
 import { freePort, startTestProvider } from './helpers/test-provider.js'
 import { acceptsConnections, waitFor } from './helpers/wait.js'
 
@@ -15,39 +15,40 @@ const [slowPort, hungPort, idlePort, stuckPort] = ports as [number, number, numb
 const provider = await startTestProvider({ redirectUris: ports.map(callbackUrlFor) })
 t.teardown(() => provider.close())
 
-/** Holds the provider's token endpoint until `release` is called; `reached` resolves when a request arrives. */
-function holdTokenEndpoint() {
-  let release: () => void = () => {}
-  let reached: () => void = () => {}
-  const arrived = new Promise<void>((resolve) => {
-    reached = resolve
-  })
-  provider.tokenEndpointGate = () => {
-    reached()
-    return new Promise<void>((resolve) => {
-      release = resolve
-    })
-  }
-  return {
-    arrived,
-    release: () => release(),
-    reset: () => {
-      provider.tokenEndpointGate = undefined
-      release()
-    },
-  }
-}
-
-t.test('SIGTERM: a callback waiting on a slow provider completes, then exit 0', async (t) => {
-  const service = await spawnService(testEnv(provider, slowPort))
+/**
+ * Spawns the service, runs a login up to its callback, holds the provider's token endpoint and
+ * sends the callback: resolves once the callback waits on the provider. `release` lets the
+ * provider answer.
+ */
+async function callbackInFlight(
+  t: Test,
+  port: number,
+  overrides: Record<string, string> = {},
+): Promise<{ service: ServiceProcess; callback: Promise<Response>; release: () => void }> {
+  const service = await spawnService(testEnv(provider, port, overrides))
   t.teardown(() => service.stop('SIGKILL'))
   await service.waitForReady()
   const { browser, callbackUrl } = await loginUntilCallback(`${service.baseUrl}/v0/auth/oidc/start`)
-  const gate = holdTokenEndpoint()
-  t.teardown(gate.reset)
-
+  let release: () => void = () => {}
+  const arrived = new Promise<void>((reached) => {
+    provider.tokenEndpointGate = () => {
+      reached()
+      return new Promise<void>((resolve) => {
+        release = resolve
+      })
+    }
+  })
+  t.teardown(() => {
+    provider.tokenEndpointGate = undefined
+    release()
+  })
   const callback = browser.request(callbackUrl, { headers: { accept: 'application/json' } })
-  await gate.arrived
+  await arrived
+  return { service, callback, release: () => release() }
+}
+
+t.test('SIGTERM: a callback waiting on a slow provider completes, then exit 0', async (t) => {
+  const { service, callback, release } = await callbackInFlight(t, slowPort)
   const signalled = performance.now()
   process.kill(service.pid, 'SIGTERM')
   await waitFor('the listener to close', async () =>
@@ -56,7 +57,7 @@ t.test('SIGTERM: a callback waiting on a slow provider completes, then exit 0', 
   t.pass('new connections are refused while the callback is in flight')
   // The provider answers a second after the signal.
   await new Promise((resolve) => setTimeout(resolve, 1000 - (performance.now() - signalled)))
-  gate.release()
+  release()
 
   const response = await callback
   const answered = performance.now()
@@ -74,17 +75,9 @@ t.test('SIGTERM: a callback waiting on a slow provider completes, then exit 0', 
 })
 
 t.test('a provider that never answers does not hold the shutdown', async (t) => {
-  const service = await spawnService(
-    testEnv(provider, hungPort, { MCP_REGISTRY_OIDC_PROVIDER_TIMEOUT_MS: '1000' }),
-  )
-  t.teardown(() => service.stop('SIGKILL'))
-  await service.waitForReady()
-  const { browser, callbackUrl } = await loginUntilCallback(`${service.baseUrl}/v0/auth/oidc/start`)
-  const gate = holdTokenEndpoint()
-  t.teardown(gate.reset)
-
-  const callback = browser.request(callbackUrl, { headers: { accept: 'application/json' } })
-  await gate.arrived
+  const { service, callback } = await callbackInFlight(t, hungPort, {
+    MCP_REGISTRY_OIDC_PROVIDER_TIMEOUT_MS: '1000',
+  })
   process.kill(service.pid, 'SIGTERM')
   const response = await callback
   t.equal(response.status, 502, 'the request in flight ends at the provider timeout')

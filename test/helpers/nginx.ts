@@ -3,6 +3,9 @@ import { accessSync, constants } from 'node:fs'
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
+import type { Test } from 'tap'
+import { callbackPath } from './login.js'
+import { freePort, startTestProvider, type TestProvider } from './test-provider.js'
 import { acceptsConnections, waitFor } from './wait.js'
 
 /** Debian's nginx binary, or undefined when it is not installed (tests then skip). */
@@ -18,6 +21,11 @@ export function nginxBinary(): string | undefined {
     }
   }
   return undefined
+}
+
+/** For `t.test(name, { skip: skipWithoutNginx() }, …)`: the reason to skip, or false. */
+export function skipWithoutNginx(): string | false {
+  return nginxBinary() ? false : 'nginx is not installed (apt-get install nginx-light)'
 }
 
 export interface RunningNginx {
@@ -98,10 +106,12 @@ ${http}
  * `X-Request-Id` passed on (nginx makes one when there is none), and a
  * replica that is down, shutting down or not ready (503: it did nothing with
  * the request) skipped; never a 502, whose authorization code was spent.
+ * `max_fails=0`: a replica is never taken out for a while, so a rolling
+ * restart cannot take out all of them at once ("no live upstreams").
  */
 export function replicasProxyConfig(port: number, replicaPorts: readonly number[]): string {
   const servers = replicaPorts
-    .map((replica) => `    server 127.0.0.1:${replica} max_fails=1 fail_timeout=1s;`)
+    .map((replica) => `    server 127.0.0.1:${replica} max_fails=0;`)
     .join('\n')
   return `
   map $http_x_request_id $forwarded_request_id {
@@ -128,4 +138,18 @@ ${servers}
     }
   }
 `
+}
+
+/**
+ * A test provider whose client is registered with the callback behind a proxy about to run on
+ * `proxyPort`: what replicas behind nginx need, all with `PUBLIC_URL` = `proxyUrl`.
+ */
+export async function providerBehindProxy(
+  t: Test,
+): Promise<{ proxyPort: number; proxyUrl: string; provider: TestProvider }> {
+  const proxyPort = await freePort()
+  const proxyUrl = `http://127.0.0.1:${proxyPort}`
+  const provider = await startTestProvider({ redirectUris: [`${proxyUrl}${callbackPath}`] })
+  t.teardown(() => provider.close())
+  return { proxyPort, proxyUrl, provider }
 }
