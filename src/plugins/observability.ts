@@ -17,16 +17,10 @@ declare module 'fastify' {
   }
 }
 
-const events: Record<AuthStep, { ok: [string, string]; refused: [string, string] }> = {
-  start: { ok: ['login_started', 'login started'], refused: ['login_failed', 'login refused'] },
-  callback: {
-    ok: ['login_completed', 'login completed'],
-    refused: ['login_failed', 'login refused'],
-  },
-  exchange: {
-    ok: ['exchange_completed', 'token exchanged'],
-    refused: ['exchange_failed', 'exchange refused'],
-  },
+const events: Record<AuthStep, { ok: [event: string, message: string]; refused: string }> = {
+  start: { ok: ['login_started', 'login started'], refused: 'login_failed' },
+  callback: { ok: ['login_completed', 'login completed'], refused: 'login_failed' },
+  exchange: { ok: ['exchange_completed', 'token exchanged'], refused: 'exchange_failed' },
 }
 
 function level(reply: FastifyReply, step: AuthStep | undefined): 'error' | 'info' | 'debug' {
@@ -36,10 +30,11 @@ function level(reply: FastifyReply, step: AuthStep | undefined): 'error' | 'info
 }
 
 /**
- * One log line per request, written when the answer is sent: for login and
+ * One log line per request, written as the answer is sent: for login and
  * exchange routes it is the outcome (event, error code and reason, provider,
- * `sub`), for the others the status. Every line carries the request id, which
- * is echoed in `X-Request-Id`. The same hook feeds the metrics.
+ * `sub`), for the others the status; every refusal is `request refused`, once.
+ * Every line carries the request id, which is echoed in `X-Request-Id`. The
+ * same hook feeds the metrics.
  */
 async function observability(app: FastifyInstance) {
   const { metrics } = app
@@ -53,7 +48,9 @@ async function observability(app: FastifyInstance) {
     reply.header(requestIdHeader, request.id)
   })
 
-  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+  // onSend, not onResponse: the line is written before the answer leaves, so whoever reads the
+  // answer finds its line already logged.
+  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
     const step = request.routeOptions.config.authStep
     const { refusal, subject } = request
     metrics.httpRequest(
@@ -69,17 +66,16 @@ async function observability(app: FastifyInstance) {
       res: reply,
       responseTime: reply.elapsedTime,
     }
-    let message = 'request completed'
     if (step !== undefined) {
-      const [event, eventMessage] = refusal ? events[step].refused : events[step].ok
-      line.event = event
+      line.event = refusal ? events[step].refused : events[step].ok[0]
       line.provider = provider
-      message = eventMessage
     }
     if (subject !== null) line.sub = subject
+    let message = step !== undefined ? events[step].ok[1] : 'request completed'
     if (refusal) {
       line.error = refusal.code
       line.reason = refusal.reason
+      message = refusal.code === 'internal_error' ? 'request failed' : 'request refused'
     }
     request.log[level(reply, step)](line, message)
   })
