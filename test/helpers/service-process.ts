@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url'
 import { statusOf, waitFor } from './wait.js'
 
 const serverPath = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
+/** The test runner's loaders minus its process and mock tracking, which only slow a server's start. */
+const loaderArgs = process.execArgv.filter((arg) => !/@tapjs\/(processinfo|mock)\b/.test(arg))
 
 /** The service as its own process (src/server.ts), the way it runs in production. */
 export interface ServiceProcess {
@@ -30,7 +32,7 @@ export async function spawnService(
   const baseUrl = `http://127.0.0.1:${env.PORT}`
   const child: ChildProcessByStdio<null, Readable, Readable> = spawn(
     process.execPath,
-    [...process.execArgv, serverPath],
+    [...loaderArgs, serverPath],
     // process.env carries the TypeScript loader's settings (transpile only).
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   )
