@@ -54,8 +54,6 @@ export interface ProviderConnection {
   completeLogin(callbackQuery: string, checks: LoginChecks): Promise<IdTokenClaims>
   /** Checks an ID token a caller brings along, against the accepted audiences. */
   verifyIdToken(token: string): Promise<IdTokenClaims>
-  /** Fetches metadata and keys again now, keeping what it has on failure (the periodic refresh does this). */
-  refresh(): Promise<void>
   close(): void
 }
 
@@ -346,7 +344,6 @@ export function connectProvider(
       })
     },
     completeLogin,
-    refresh,
     async verifyIdToken(token) {
       const { metadata, keys } = current()
       return verifyIdToken(token, keys.getKey, {
