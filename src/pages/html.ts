@@ -24,8 +24,8 @@ export function escapeHtml(value: string): string {
   return String(value).replace(/[&<>"'`]/g, (ch) => HTML_ESCAPES[ch] ?? ch)
 }
 
-/** The one inline stylesheet used by every page. */
-const STYLE = `
+/** The one inline stylesheet used by every page (the development provider's pages build on it). */
+export const STYLE = `
 :root {
   color-scheme: light dark;
   --bg: #f3f4f6;
@@ -392,7 +392,8 @@ const SCRIPT = `
 })()
 `
 
-function sha256Source(text: string): string {
+/** A CSP source expression allowing exactly this inline text. */
+export function sha256Source(text: string): string {
   return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`
 }
 
