@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
+import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { parseClaimRequirements } from '../src/registry/policy.js'
@@ -41,6 +42,7 @@ const DEMO_VARIABLES = [
 ]
 const HOST = '127.0.0.1'
 const READY_TIMEOUT_MS = 30_000
+const SHUTDOWN_GRACE_MS = 3_000
 
 // Compiled (npm run demo), the demo runs the compiled service; from source (under the tests'
 // TypeScript loader), the service's source under the same loader.
@@ -268,7 +270,17 @@ async function run(argv: string[]): Promise<number> {
   }
 
   const code = await stopped
-  if (service.exitCode === null) await once(service, 'exit')
+  if (service.exitCode === null) {
+    const exited = await Promise.race([
+      once(service, 'exit').then(() => true),
+      delay(SHUTDOWN_GRACE_MS, false, { ref: false }),
+    ])
+    // A browser's idle keep-alive and pre-connected sockets hold a graceful close for a minute.
+    if (!exited) {
+      service.kill('SIGKILL')
+      await once(service, 'exit')
+    }
+  }
   await provider.close()
   process.stdout.write(code === 0 ? 'Stopped.\n' : 'The service stopped unexpectedly.\n')
   return code

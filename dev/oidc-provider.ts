@@ -234,3 +234,22 @@ export async function grantConsent(
     { mergeWithLastSubmission: true },
   )
 }
+
+/**
+ * Forgets the provider session a login interaction found, so that the login about to be recorded
+ * starts a fresh one: oidc-provider would otherwise end the old session through its logout
+ * confirmation page when the account changes.
+ */
+export async function forgetSession(
+  provider: ProviderInstance,
+  ctx: KoaContext,
+  interaction: Interaction,
+): Promise<void> {
+  if (interaction.session?.accountId === undefined) return
+  interaction.session = undefined
+  await interaction.save(interaction.exp - Math.floor(Date.now() / 1000))
+  const name = provider.cookieName('session')
+  for (const cookie of [name, `${name}.sig`]) {
+    ctx.append('Set-Cookie', `${cookie}=; path=/; max-age=0; httponly; samesite=lax`)
+  }
+}

@@ -48,7 +48,18 @@ legend { padding: 0 6px; color: var(--muted); font-size: 12.5px; font-weight: 60
   font-weight: 600;
 }
 .policy { margin-top: 20px; font-size: 14px; }
-.policy code { display: inline-block; margin-top: 4px; }
+.policy p { margin: 0; }
+.policy .var { font-family: var(--mono); font-size: 12.5px; overflow-wrap: anywhere; }
+.policy pre {
+  margin: 8px 0;
+  padding: 8px 10px;
+  border: 1px solid var(--border);
+  border-radius: 8px;
+  background: var(--code-bg);
+  color: var(--text);
+  white-space: pre-wrap;
+  overflow-wrap: anywhere;
+}
 button.primary {
   appearance: none;
   padding: 10px 18px;
@@ -144,8 +155,12 @@ export function renderLoginPage(input: LoginPageInput): string {
   const { values } = input
   const policy =
     input.policy === undefined || input.policy.trim() === ''
-      ? '<p class="note policy">No claim policy is set (<code>MCP_REGISTRY_OIDC_EXTRA_CLAIMS</code>), so every sign-in gets a token.</p>'
-      : `<p class="note policy">The service requires these claims (<code>MCP_REGISTRY_OIDC_EXTRA_CLAIMS</code>):<br><code>${escapeHtml(input.policy)}</code><br>The form starts with values that pass; change one to see the service refuse.</p>`
+      ? '<div class="note policy"><p><strong>No claim policy.</strong> <span class="var">MCP_REGISTRY_OIDC_EXTRA_CLAIMS</span> is not set, so every sign-in gets a token.</p></div>'
+      : `<div class="note policy">
+<p><strong>The service requires these claims</strong> (<span class="var">MCP_REGISTRY_OIDC_EXTRA_CLAIMS</span>):</p>
+<pre><code>${escapeHtml(input.policy)}</code></pre>
+<p>The form starts with values that pass; change one to see the service refuse.</p>
+</div>`
   const other =
     input.extraClaimNames.length === 0
       ? ''

@@ -10,6 +10,7 @@ import { type LoginValues, loginFromForm, valuesFromForm } from './login-form.js
 import {
   type CheckContext,
   EMAIL_CLAIMS,
+  forgetSession,
   grantConsent,
   type KoaContext,
   loadOidcProvider,
@@ -196,6 +197,7 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
       accounts.delete(outcome.accountId)
       accounts.set(outcome.accountId, outcome.claims)
       if (accounts.size > MAX_ACCOUNTS) accounts.delete(accounts.keys().next().value as string)
+      await forgetSession(provider, ctx, interaction)
       const returnTo = await provider.interactionResult(
         ctx.req,
         ctx.res,

@@ -95,7 +95,7 @@ function parseLoginOptions(argv: string[]): LoginOptions {
 }
 
 function duration(seconds: number): string {
-  if (seconds % 60 !== 0) return `${seconds} seconds`
+  if (seconds % 60 !== 0) return seconds === 1 ? '1 second' : `${seconds} seconds`
   const minutes = seconds / 60
   return minutes === 1 ? '1 minute' : `${minutes} minutes`
 }

@@ -13,6 +13,7 @@ import * as client from 'openid-client'
 import {
   type CheckContext,
   EMAIL_CLAIMS,
+  forgetSession,
   grantConsent,
   type KoaContext,
   loadOidcProvider,
@@ -271,15 +272,7 @@ export async function startTestProvider(options: StartTestProviderOptions): Prom
       let returnTo: string
       if (prompt.name === 'login') {
         const accountId = accountFor(params)
-        if (interaction.session?.accountId !== undefined) {
-          // switching accounts: forget the OP session, the resumed request starts a fresh one
-          interaction.session = undefined
-          await interaction.save(interaction.exp - Math.floor(Date.now() / 1000))
-          const name = provider.cookieName('session')
-          for (const cookie of [name, `${name}.sig`]) {
-            ctx.append('Set-Cookie', `${cookie}=; path=/; max-age=0; httponly; samesite=lax`)
-          }
-        }
+        await forgetSession(provider, ctx, interaction)
         returnTo = await provider.interactionResult(
           ctx.req,
           ctx.res,
