@@ -141,6 +141,7 @@ export function loginFromForm(values: LoginValues, allowedExtra: readonly string
   if (username.length > LIMITS.username || hasControlCharacter(username)) {
     return refuse(`A user name is at most ${LIMITS.username} printable characters.`)
   }
+  if (hd.length > LIMITS.hd || /\s|@/.test(hd)) return refuse('Enter a domain like example.com.')
   const email =
     values.email !== '' ? values.email : `${username.replace(/\s+/g, '.')}@${hd || 'example.com'}`
   if (
@@ -150,7 +151,6 @@ export function loginFromForm(values: LoginValues, allowedExtra: readonly string
   ) {
     return refuse('Enter an email address like alice@example.com, or leave it blank.')
   }
-  if (hd.length > LIMITS.hd || /\s|@/.test(hd)) return refuse('Enter a domain like example.com.')
   const groups = values.groups
     .split(',')
     .map((group) => group.trim())

@@ -105,6 +105,10 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
     ]),
   ]
   const headers = pageHeaders(formTargets)
+  const send = (ctx: KoaContext, html: string) => {
+    for (const [name, value] of Object.entries(headers)) ctx.set(name, value)
+    ctx.body = html
+  }
 
   // Every authorization request shows the form, even with a provider session: trying another
   // user or other claims must not need a fresh browser.
@@ -154,11 +158,12 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
       return { accountId: id, claims: async () => structuredClone(claims) }
     },
     renderError: async (ctx: KoaContext, out: { error?: string; error_description?: string }) => {
-      ctx.set('content-security-policy', headers['content-security-policy'] as string)
-      ctx.type = 'html'
-      ctx.body = renderProviderErrorPage(
-        out.error ?? 'server_error',
-        out.error_description ?? 'The request could not be handled.',
+      send(
+        ctx,
+        renderProviderErrorPage(
+          out.error ?? 'server_error',
+          out.error_description ?? 'The request could not be handled.',
+        ),
       )
     },
     ttl: PROVIDER_TTL,
@@ -166,8 +171,7 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
 
   const page = (ctx: KoaContext, status: number, html: string) => {
     ctx.status = status
-    for (const [name, value] of Object.entries(headers)) ctx.set(name, value)
-    ctx.body = html
+    send(ctx, html)
   }
 
   provider.use(async (ctx, next) => {
