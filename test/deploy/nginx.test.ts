@@ -1,0 +1,233 @@
+// deploy/nginx/mcp-registry.conf.template, the file docker-compose.yml mounts, run by Debian's
+// nginx on loopback in front of the service and a stand-in registry: a whole login goes through
+// it, the routing splits exactly at /v0(.1)/auth/oidc, and the registry accepts the token.
+
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer, type IncomingMessage } from 'node:http'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { verifyRegistryToken } from '../../src/registry/token.js'
+import { loginUntilCallback } from '../helpers/login.js'
+import { registryPublicKey } from '../helpers/registry-key.js'
+import { startService, testSigningSeedHex } from '../helpers/service.js'
+import { freePort, startTestProvider } from '../helpers/test-provider.js'
+
+const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((path) => existsSync(path))
+const TEMPLATE = new URL('../../deploy/nginx/mcp-registry.conf.template', import.meta.url)
+
+/** Fills in ${NAME} the way the nginx image's entrypoint (envsubst) does; every name must be given. */
+function renderTemplate(template: string, variables: Record<string, string>): string {
+  return template.replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => {
+    const value = variables[name]
+    if (value === undefined) throw new Error(`the template needs ${name}`)
+    return value
+  })
+}
+
+if (NGINX === undefined) {
+  t.plan(0, 'nginx tests skipped: no nginx binary (install nginx-light; .ci/run does)')
+} else {
+  await run(NGINX)
+}
+
+interface SeenRequest {
+  method: string
+  url: string
+  headers: IncomingMessage['headers']
+  publishedBy?: string
+}
+
+/** Stands in for the registry: records what reaches it; POST /v0/publish checks the token as it would. */
+async function startRegistryStub(port: number) {
+  const seen: SeenRequest[] = []
+  const server = createServer(async (request, response) => {
+    const record: SeenRequest = {
+      method: request.method ?? '',
+      url: request.url ?? '',
+      headers: request.headers,
+    }
+    seen.push(record)
+    if (request.method === 'POST' && request.url === '/v0/publish') {
+      const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ?? ''
+      try {
+        const claims = await verifyRegistryToken(token, registryPublicKey(testSigningSeedHex))
+        record.publishedBy = claims.auth_method_sub
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{"published":true}')
+      } catch {
+        response
+          .writeHead(401, { 'content-type': 'application/json' })
+          .end('{"title":"Unauthorized"}')
+      }
+      return
+    }
+    response.writeHead(200, { 'content-type': 'application/json' }).end('{"from":"registry"}')
+  })
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  return { seen, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
+}
+
+async function portAccepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}
+
+/** Debian's nginx with its own prefix, pid, logs and temp paths, in the foreground, one process. */
+async function startNginx(binary: string, site: string, port: number): Promise<ChildProcess> {
+  const dir = await mkdtemp(join(tmpdir(), 'mcp-oidc-nginx-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  for (const temp of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) {
+    await mkdir(join(dir, temp))
+  }
+  await writeFile(join(dir, 'site.conf'), site)
+  await writeFile(
+    join(dir, 'nginx.conf'),
+    // master_process off: one process as the current user (root or not), so no worker drops
+    // privileges away from the temp directory.
+    `daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 64; }
+http {
+  access_log ${dir}/access.log;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  include ${dir}/site.conf;
+}
+`,
+  )
+  const nginx = spawn(
+    binary,
+    ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  )
+  let stderr = ''
+  nginx.stderr?.on('data', (chunk) => {
+    stderr += chunk
+  })
+  t.teardown(async () => {
+    if (nginx.exitCode !== null) return
+    const exited = once(nginx, 'exit')
+    nginx.kill('SIGQUIT')
+    await exited
+  })
+  for (let i = 0; i < 200 && !(await portAccepts(port)); i++) {
+    if (nginx.exitCode !== null) {
+      const log = await readFile(join(dir, 'error.log'), 'utf8').catch(() => '')
+      throw new Error(`nginx exited (${nginx.exitCode}): ${stderr}${log}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return nginx
+}
+
+async function run(binary: string): Promise<void> {
+  const [nginxPort, servicePort, registryPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ]
+  const base = `http://127.0.0.1:${nginxPort}`
+  const provider = await startTestProvider({
+    redirectUris: [`${base}/v0/auth/oidc/callback`, `${base}/v0.1/auth/oidc/callback`],
+  })
+  t.teardown(() => provider.close())
+  // The service listens on its own port; its public URL is nginx's.
+  const service = await startService(provider, servicePort, { MCP_REGISTRY_OIDC_PUBLIC_URL: base })
+  t.teardown(() => service.close())
+  const registry = await startRegistryStub(registryPort)
+  t.teardown(() => registry.close())
+
+  const site = renderTemplate(await readFile(TEMPLATE, 'utf8'), {
+    NGINX_PORT: `127.0.0.1:${nginxPort}`,
+    OIDC_UPSTREAM: `127.0.0.1:${servicePort}`,
+    REGISTRY_UPSTREAM: `127.0.0.1:${registryPort}`,
+    // Never asked: both upstreams are addresses, not names.
+    NGINX_LOCAL_RESOLVERS: '127.0.0.1',
+  })
+  await startNginx(binary, site, nginxPort)
+
+  t.test(
+    'a whole browser login goes through nginx, and the registry accepts the token',
+    async (t) => {
+      const { browser, callbackUrl } = await loginUntilCallback(`${base}/v0/auth/oidc/start`)
+      t.equal(callbackUrl.origin, base, 'the provider sends the browser back through nginx')
+      const page = await browser.request(callbackUrl, { headers: { accept: 'text/html' } })
+      t.equal(page.status, 200)
+      t.match(page.headers.get('content-security-policy'), "frame-ancestors 'none'")
+      t.equal(page.headers.get('cache-control'), 'no-store')
+      const token = /eyJ[\w-]+\.[\w-]+\.[\w-]+/.exec(await page.text())?.[0] ?? ''
+      t.equal(browser.cookies(base).size, 0, 'the flow cookie, set and cleared through nginx')
+
+      const publish = await fetch(`${base}/v0/publish`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: '{}',
+      })
+      t.equal(publish.status, 200)
+      t.equal(registry.seen.at(-1)?.publishedBy, 'alice', 'the registry verified the token')
+    },
+  )
+
+  t.test('/v0.1 logins and the token exchange go to the service too', async (t) => {
+    const { browser, callbackUrl } = await loginUntilCallback(`${base}/v0.1/auth/oidc/start`)
+    const v01 = new URL(callbackUrl)
+    v01.pathname = '/v0.1/auth/oidc/callback'
+    const json = await browser.request(v01, { headers: { accept: 'application/json' } })
+    t.equal(json.status, 200)
+    const exchange = await fetch(`${base}/v0/auth/oidc`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ oidc_token: await provider.obtainIdToken() }),
+    })
+    t.equal(exchange.status, 200)
+    const { registry_token } = (await exchange.json()) as { registry_token: string }
+    const claims = await verifyRegistryToken(registry_token, registryPublicKey(testSigningSeedHex))
+    t.equal(claims.auth_method_sub, 'alice')
+  })
+
+  t.test('every other path goes to the registry, with forwarding headers', async (t) => {
+    const paths = [
+      '/v0/servers?limit=1',
+      '/v0.1/servers',
+      '/v0/auth/oidcx',
+      '/v0/auth/github-oidc',
+      '/v0/auth/none',
+      '/v1/auth/oidc/start',
+      '/healthz',
+      '/',
+    ]
+    for (const path of paths) {
+      const before = registry.seen.length
+      const response = await fetch(`${base}${path}`)
+      t.same(await response.json(), { from: 'registry' }, `${path} → registry`)
+      const seen = registry.seen[before]
+      t.equal(seen?.url, path)
+      t.equal(seen?.headers.host, `127.0.0.1:${nginxPort}`)
+      t.equal(seen?.headers['x-forwarded-proto'], 'http')
+      t.equal(seen?.headers['x-forwarded-for'], '127.0.0.1')
+    }
+    const before = registry.seen.length
+    for (const path of ['/v0/auth/oidc/start', '/v0.1/auth/oidc/start', '/v0/auth/oidc']) {
+      await fetch(`${base}${path}`, { redirect: 'manual' })
+    }
+    t.equal(registry.seen.length, before, 'the login routes never reach the registry')
+  })
+}
