@@ -3,6 +3,7 @@
 // an in-memory adapter, token lifetimes, and automatic consent. Development and tests only: nothing
 // under dev/ is compiled into dist/ or copied into the production image.
 
+import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
 // A variable, so TypeScript does not look for the (missing) declarations of the package.
@@ -251,5 +252,28 @@ export async function forgetSession(
   const name = provider.cookieName('session')
   for (const cookie of [name, `${name}.sig`]) {
     ctx.append('Set-Cookie', `${cookie}=; path=/; max-age=0; httponly; samesite=lax`)
+  }
+}
+
+/**
+ * The configuration both providers share: in-memory storage, explicit lifetimes, PKCE required,
+ * claims in the ID token itself (as Google's and most enterprise providers' tokens carry them),
+ * interactions at `/interaction/:uid` decided by `policy`, and none of oidc-provider's own pages.
+ */
+export function sharedConfiguration(policy: unknown): Record<string, unknown> {
+  return {
+    adapter: memoryAdapterFactory(),
+    ttl: PROVIDER_TTL,
+    conformIdTokenClaims: false,
+    pkce: { required: () => true },
+    cookies: { keys: [randomBytes(32).toString('hex')] },
+    features: {
+      devInteractions: { enabled: false },
+      rpInitiatedLogout: { enabled: false },
+    },
+    interactions: {
+      policy,
+      url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
+    },
   }
 }

@@ -1,8 +1,8 @@
 // The development provider's pages: the login form and its error page. They reuse the service's
-// stylesheet (one look for the whole demo), add the form controls, and run no script at all, so
-// their Content-Security-Policy allows one stylesheet by hash and nothing else.
+// document and stylesheet (one look for the whole demo), add a stylesheet for the form controls,
+// and run no script at all: their Content-Security-Policy allows those two stylesheets by hash.
 
-import { escapeHtml, icons, STYLE, sha256Source } from '../src/pages/html.js'
+import { escapeHtml, icons, renderDocument, STYLE, sha256Source } from '../src/pages/html.js'
 import type { LoginValues } from './login-form.js'
 
 const FORM_STYLE = `
@@ -76,8 +76,6 @@ button.primary:focus-visible { outline: 2px solid var(--accent); outline-offset:
 @media (max-width: 560px) { .row { grid-template-columns: 1fr; } }
 `
 
-const PAGE_STYLE = `${STYLE}${FORM_STYLE}`
-
 /**
  * Headers for every page of the provider. `formTargets` are the origins a login form's submission
  * may end at: Chrome applies form-action to every redirect that follows the POST (to the client's
@@ -92,7 +90,7 @@ export function pageHeaders(formTargets: readonly string[]): Record<string, stri
     'x-frame-options': 'DENY',
     'content-security-policy': [
       "default-src 'none'",
-      `style-src ${sha256Source(PAGE_STYLE)}`,
+      `style-src ${sha256Source(STYLE)} ${sha256Source(FORM_STYLE)}`,
       'img-src data:',
       `form-action 'self' ${formTargets.join(' ')}`.trim(),
       "base-uri 'none'",
@@ -102,23 +100,12 @@ export function pageHeaders(formTargets: readonly string[]): Record<string, stri
 }
 
 function document(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<meta name="robots" content="noindex, nofollow">
-<title>${escapeHtml(title)}</title>
-<link rel="icon" href="data:,">
-<style>${PAGE_STYLE}</style>
-</head>
-<body>
-${body}
-<footer>mcp-registry-oidc · development OpenID provider · never use it in production</footer>
-</body>
-</html>
-`
+  return renderDocument({
+    title,
+    body,
+    extraStyle: FORM_STYLE,
+    footer: 'mcp-registry-oidc · development OpenID provider · never use it in production',
+  })
 }
 
 const brand = `<p class="brand">${icons.logo}<span>Development OpenID provider</span><span class="dev-tag">dev only</span></p>`

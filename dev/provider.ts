@@ -3,7 +3,6 @@
 // stack and the browser tests. Development only: it checks no password, keeps everything in
 // memory, and is never part of dist/ or the production image.
 
-import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage } from 'node:http'
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose'
 import { type LoginValues, loginFromForm, valuesFromForm } from './login-form.js'
@@ -14,9 +13,8 @@ import {
   grantConsent,
   type KoaContext,
   loadOidcProvider,
-  memoryAdapterFactory,
   PROFILE_CLAIMS,
-  PROVIDER_TTL,
+  sharedConfiguration,
 } from './oidc-provider.js'
 import { pageHeaders, renderLoginPage, renderProviderErrorPage } from './pages.js'
 
@@ -124,7 +122,7 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
     )
 
   const provider = new Provider(issuer, {
-    adapter: memoryAdapterFactory(),
+    ...sharedConfiguration(policy),
     jwks: { keys: [await signingKey()] },
     clients: options.clients.map((client) => ({
       client_id: client.clientId,
@@ -140,18 +138,6 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
       profile: PROFILE_CLAIMS,
     },
     scopes: ['openid', 'email', 'profile'],
-    // ID tokens carry the claims themselves, as Google's and most enterprise providers' do.
-    conformIdTokenClaims: false,
-    pkce: { required: () => true },
-    cookies: { keys: [randomBytes(32).toString('hex')] },
-    features: {
-      devInteractions: { enabled: false },
-      rpInitiatedLogout: { enabled: false },
-    },
-    interactions: {
-      policy,
-      url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
-    },
     findAccount: async (_ctx: unknown, id: string) => {
       const claims = accounts.get(id)
       if (claims === undefined) return undefined
@@ -166,7 +152,6 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
         ),
       )
     },
-    ttl: PROVIDER_TTL,
   })
 
   const page = (ctx: KoaContext, status: number, html: string) => {

@@ -9,13 +9,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { BASE_VALUES } from '../../dev/login-form.js'
-import { startDevProvider } from '../../dev/provider.js'
 import { verifyRegistryToken } from '../../src/registry/token.js'
 import { chromiumMissing, launchChromium, screenshot, watchedPage } from '../helpers/chromium.js'
+import { startDevStack } from '../helpers/dev-stack.js'
 import { registryPublicKey } from '../helpers/registry-key.js'
-import { callbackUrlFor, startService, testSigningSeedHex } from '../helpers/service.js'
-import { freePort } from '../helpers/test-provider.js'
+import { testSigningSeedHex } from '../helpers/service.js'
 
 const missing = chromiumMissing()
 if (missing !== undefined) {
@@ -25,17 +23,7 @@ if (missing !== undefined) {
 }
 
 async function run(): Promise<void> {
-  const port = await freePort()
-  const coordinates = { clientId: 'registry', clientSecret: 'dev-client-secret-for-tests' }
-  const provider = await startDevProvider({
-    host: '127.0.0.1',
-    port: 0,
-    clients: [{ ...coordinates, redirectUris: [callbackUrlFor(port)] }],
-    values: BASE_VALUES,
-  })
-  t.teardown(() => provider.close())
-  const service = await startService({ ...coordinates, issuer: provider.issuer }, port)
-  t.teardown(() => service.close())
+  const { service } = await startDevStack(t)
   const browser = await launchChromium()
   t.teardown(() => browser.close())
   const home = await mkdtemp(join(tmpdir(), 'mcp-oidc-home-'))

@@ -3,29 +3,11 @@
 
 import { createHash } from 'node:crypto'
 import t from 'tap'
-import { valuesForPolicy } from '../../dev/login-form.js'
-import { startDevProvider } from '../../dev/provider.js'
-import { parseClaimRequirements } from '../../src/registry/policy.js'
 import { TestBrowser } from '../helpers/browser.js'
-import { callbackUrlFor, startService } from '../helpers/service.js'
-import { freePort } from '../helpers/test-provider.js'
+import { startDevStack } from '../helpers/dev-stack.js'
 
 const policy = '[{"groups":"platform"},{"tenant":["t1","t2"]}]'
-const port = await freePort()
-const coordinates = { clientId: 'registry', clientSecret: 'dev-client-secret-for-tests' }
-const provider = await startDevProvider({
-  host: '127.0.0.1',
-  port: 0,
-  clients: [{ ...coordinates, redirectUris: [callbackUrlFor(port)] }],
-  values: valuesForPolicy(parseClaimRequirements(policy)),
-  extraClaimNames: ['tenant'],
-  policy,
-})
-t.teardown(() => provider.close())
-const service = await startService({ ...coordinates, issuer: provider.issuer }, port, {
-  MCP_REGISTRY_OIDC_EXTRA_CLAIMS: policy,
-})
-t.teardown(() => service.close())
+const { provider, service } = await startDevStack(t, policy)
 const start = `${service.baseUrl}/v0/auth/oidc/start`
 
 /** Follows the login to the provider's form; returns the form's URL and page. */
@@ -60,11 +42,16 @@ t.test('the login form: prefilled from the policy, strict CSP', async (t) => {
   t.match(html, '{&quot;tenant&quot;:&quot;t1&quot;}', 'and the other claims')
   t.match(html, '[{&quot;groups&quot;:&quot;platform&quot;}', 'the policy is shown')
   const csp = response.headers.get('content-security-policy') ?? ''
-  const style = /<style>([\s\S]*?)<\/style>/.exec(html)?.[1] ?? ''
-  const hash = createHash('sha256').update(style).digest('base64')
+  const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map(
+    ([, style]) =>
+      `'sha256-${createHash('sha256')
+        .update(style ?? '')
+        .digest('base64')}'`,
+  )
+  t.equal(styles.length, 2, 'the shared stylesheet and the form’s')
   t.same(csp.split('; '), [
     "default-src 'none'",
-    `style-src 'sha256-${hash}'`,
+    `style-src ${styles.join(' ')}`,
     'img-src data:',
     `form-action 'self' ${service.baseUrl} http://127.0.0.1:* http://localhost:*`,
     "base-uri 'none'",

@@ -17,9 +17,8 @@ import {
   grantConsent,
   type KoaContext,
   loadOidcProvider,
-  memoryAdapterFactory,
   PROFILE_CLAIMS,
-  PROVIDER_TTL,
+  sharedConfiguration,
 } from '../../dev/oidc-provider.js'
 import { TestBrowser } from './browser.js'
 
@@ -199,7 +198,7 @@ export async function startTestProvider(options: StartTestProviderOptions): Prom
     response_types: ['code'],
   }
   const provider = new Provider(issuer, {
-    adapter: memoryAdapterFactory(),
+    ...sharedConfiguration(policy),
     jwks: { keys: [privateJwk] },
     clients: [
       {
@@ -222,17 +221,6 @@ export async function startTestProvider(options: StartTestProviderOptions): Prom
       profile: PROFILE_CLAIMS,
     },
     scopes: ['openid', 'email', 'profile', 'offline_access'],
-    conformIdTokenClaims: false,
-    pkce: { required: () => true },
-    cookies: { keys: [randomBytes(32).toString('hex')] },
-    features: {
-      devInteractions: { enabled: false },
-      rpInitiatedLogout: { enabled: false },
-    },
-    interactions: {
-      policy,
-      url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
-    },
     findAccount: async (_ctx: unknown, id: string) => {
       const account = accounts.get(id)
       if (account === undefined) return undefined
@@ -246,7 +234,6 @@ export async function startTestProvider(options: StartTestProviderOptions): Prom
       ctx.body = out
     },
     clientBasedCORS: () => true,
-    ttl: PROVIDER_TTL,
   })
 
   const tokenPath = new URL(provider.urlFor('token')).pathname
