@@ -106,6 +106,7 @@ async function run(): Promise<void> {
     )
     t.same(await problems(), [], 'the token page: no console errors, no CSP violations')
     await copy.filter({ hasText: /^Copy$/ }).waitFor()
+    await page.mouse.move(0, 0)
     await screenshot(page, 'demo-token-page')
     await page.close()
   })
