@@ -24,8 +24,8 @@ export function escapeHtml(value: string): string {
   return String(value).replace(/[&<>"'`]/g, (ch) => HTML_ESCAPES[ch] ?? ch)
 }
 
-/** The one inline stylesheet used by every page. */
-const STYLE = `
+/** The one inline stylesheet used by every page (the development provider's pages build on it). */
+export const STYLE = `
 :root {
   color-scheme: light dark;
   --bg: #f3f4f6;
@@ -392,7 +392,8 @@ const SCRIPT = `
 })()
 `
 
-function sha256Source(text: string): string {
+/** A CSP source expression allowing exactly this inline text. */
+export function sha256Source(text: string): string {
   return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`
 }
 
@@ -426,10 +427,23 @@ export interface DocumentInput {
   body: string
   /** Include the copy-button script (the only inline script). */
   script?: boolean
+  /**
+   * A second stylesheet after the shared one (the development provider's form controls). The
+   * service's own pages never use it: their CSP allows the shared stylesheet only.
+   */
+  extraStyle?: string
+  /** Plain text; escaped here. */
+  footer?: string
 }
 
 /** Wraps a page body into a complete HTML document with the shared stylesheet. */
-export function renderDocument({ title, body, script = false }: DocumentInput): string {
+export function renderDocument({
+  title,
+  body,
+  script = false,
+  extraStyle,
+  footer = 'mcp-registry-oidc',
+}: DocumentInput): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -441,10 +455,10 @@ export function renderDocument({ title, body, script = false }: DocumentInput): 
 <title>${escapeHtml(title)}</title>
 <link rel="icon" href="data:,">
 <style>${STYLE}</style>
-</head>
+${extraStyle === undefined ? '' : `<style>${extraStyle}</style>\n`}</head>
 <body>
 ${body}
-<footer>mcp-registry-oidc</footer>
+<footer>${escapeHtml(footer)}</footer>
 ${script ? `<script>${SCRIPT}</script>\n` : ''}</body>
 </html>
 `

@@ -6,10 +6,20 @@
 // ends at the client's redirect_uri with `code`, `state` and `iss`.
 
 import { createHmac, createPrivateKey, type JsonWebKey, randomBytes } from 'node:crypto'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer } from 'node:http'
 import { createServer as createNetServer, type Server as NetServer } from 'node:net'
 import { CompactSign, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose'
 import * as client from 'openid-client'
+import {
+  type CheckContext,
+  EMAIL_CLAIMS,
+  forgetSession,
+  grantConsent,
+  type KoaContext,
+  loadOidcProvider,
+  PROFILE_CLAIMS,
+  sharedConfiguration,
+} from '../../dev/oidc-provider.js'
 import { TestBrowser } from './browser.js'
 
 export interface TestAccount {
@@ -95,31 +105,12 @@ export const DEFAULT_ACCOUNTS: readonly TestAccount[] = Object.freeze([
   },
 ])
 
-const PROFILE_CLAIMS = [
-  'name',
-  'family_name',
-  'given_name',
-  'middle_name',
-  'nickname',
-  'preferred_username',
-  'profile',
-  'picture',
-  'website',
-  'gender',
-  'birthdate',
-  'zoneinfo',
-  'locale',
-  'updated_at',
-]
-const EMAIL_CLAIMS = ['email', 'email_verified']
 const RSA_ALGS = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'])
 const HMAC_ALGS = new Map([
   ['HS256', 'sha256'],
   ['HS384', 'sha384'],
   ['HS512', 'sha512'],
 ])
-// oidc-provider ships no type declarations; this is the part of its API used here.
-const OIDC_PROVIDER: string = 'oidc-provider'
 
 /** Listens on 127.0.0.1 on a port the system picks, and returns that port. */
 export async function listenOnLoopback(server: NetServer): Promise<number> {
@@ -213,7 +204,7 @@ export async function startTestProvider(options: StartTestProviderOptions): Prom
     response_types: ['code'],
   }
   const provider = new Provider(issuer, {
-    adapter: memoryAdapterFactory(),
+    ...sharedConfiguration(policy),
     jwks: { keys: [privateJwk] },
     clients: [
       {
@@ -236,17 +227,6 @@ export async function startTestProvider(options: StartTestProviderOptions): Prom
       profile: PROFILE_CLAIMS,
     },
     scopes: ['openid', 'email', 'profile', 'offline_access'],
-    conformIdTokenClaims: false,
-    pkce: { required: () => true },
-    cookies: { keys: [randomBytes(32).toString('hex')] },
-    features: {
-      devInteractions: { enabled: false },
-      rpInitiatedLogout: { enabled: false },
-    },
-    interactions: {
-      policy,
-      url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
-    },
     findAccount: async (_ctx: unknown, id: string) => {
       const account = accounts.get(id)
       if (account === undefined) return undefined
@@ -260,19 +240,6 @@ export async function startTestProvider(options: StartTestProviderOptions): Prom
       ctx.body = out
     },
     clientBasedCORS: () => true,
-    ttl: {
-      AccessToken: 600,
-      AuthorizationCode: 60,
-      ClientCredentials: 600,
-      DeviceCode: 600,
-      Grant: 3600,
-      IdToken: 600,
-      Interaction: 600,
-      RefreshToken: 3600,
-      Session: 3600,
-      BackchannelAuthenticationRequest: 600,
-      PreAuthorizedCode: 600,
-    },
   })
 
   const tokenPath = new URL(provider.urlFor('token')).pathname
@@ -299,15 +266,7 @@ export async function startTestProvider(options: StartTestProviderOptions): Prom
       let returnTo: string
       if (prompt.name === 'login') {
         const accountId = accountFor(params)
-        if (interaction.session?.accountId !== undefined) {
-          // switching accounts: forget the OP session, the resumed request starts a fresh one
-          interaction.session = undefined
-          await interaction.save(interaction.exp - Math.floor(Date.now() / 1000))
-          const name = provider.cookieName('session')
-          for (const cookie of [name, `${name}.sig`]) {
-            ctx.append('Set-Cookie', `${cookie}=; path=/; max-age=0; httponly; samesite=lax`)
-          }
-        }
+        await forgetSession(provider, ctx, interaction)
         returnTo = await provider.interactionResult(
           ctx.req,
           ctx.res,
@@ -315,27 +274,7 @@ export async function startTestProvider(options: StartTestProviderOptions): Prom
           { mergeWithLastSubmission: false },
         )
       } else if (prompt.name === 'consent') {
-        const accountId = interaction.session?.accountId
-        const clientIdParam = params.client_id
-        if (accountId === undefined || typeof clientIdParam !== 'string') {
-          throw new Error('consent without a signed-in account or client')
-        }
-        const grant =
-          (interaction.grantId !== undefined
-            ? await provider.Grant.find(interaction.grantId)
-            : undefined) ?? new provider.Grant({ accountId, clientId: clientIdParam })
-        const { details } = prompt
-        if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '))
-        if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims)
-        for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) {
-          grant.addResourceScope(indicator, scopes.join(' '))
-        }
-        returnTo = await provider.interactionResult(
-          ctx.req,
-          ctx.res,
-          { consent: { grantId: await grant.save() } },
-          { mergeWithLastSubmission: true },
-        )
+        returnTo = await grantConsent(provider, ctx, interaction)
       } else {
         throw new Error(`unsupported prompt ${prompt.name}`)
       }
@@ -503,161 +442,4 @@ export async function startTestProvider(options: StartTestProviderOptions): Prom
 
 function b64u(text: string): string {
   return Buffer.from(text).toString('base64url')
-}
-
-// --- oidc-provider: quiet loading, minimal types, storage -------------------------------------
-
-interface CheckContext {
-  oidc: { session: { accountId?: string }; params: Record<string, unknown> }
-}
-
-interface KoaContext {
-  path: string
-  method: string
-  status: number
-  type: string
-  body: unknown
-  req: IncomingMessage
-  res: ServerResponse
-  set(field: string, value: string): void
-  append(field: string, value: string): void
-  redirect(url: string): void
-}
-
-interface GrantInstance {
-  addOIDCScope(scope: string): void
-  addOIDCClaims(claims: string[]): void
-  addResourceScope(indicator: string, scope: string): void
-  save(): Promise<string>
-}
-
-interface Interaction {
-  uid: string
-  exp: number
-  grantId?: string
-  params: Record<string, unknown>
-  prompt: {
-    name: string
-    reasons: string[]
-    details: {
-      missingOIDCScope?: string[]
-      missingOIDCClaims?: string[]
-      missingResourceScopes?: Record<string, string[]>
-    }
-  }
-  session?: { accountId?: string; uid?: string }
-  save(ttl: number): Promise<unknown>
-}
-
-interface ProviderInstance {
-  urlFor(name: string): string
-  cookieName(type: 'session' | 'interaction' | 'resume'): string
-  use(middleware: (ctx: KoaContext, next: () => Promise<void>) => Promise<void>): unknown
-  callback(): (req: IncomingMessage, res: ServerResponse) => void
-  interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>
-  interactionResult(
-    req: IncomingMessage,
-    res: ServerResponse,
-    result: Record<string, unknown>,
-    options?: { mergeWithLastSubmission?: boolean },
-  ): Promise<string>
-  Grant: {
-    new (properties: { accountId: string; clientId: string }): GrantInstance
-    find(id: string): Promise<GrantInstance | undefined>
-  }
-}
-
-interface OidcProviderModule {
-  Provider: new (issuer: string, configuration: Record<string, unknown>) => ProviderInstance
-  interactionPolicy: {
-    base(): {
-      get(name: string): { checks: { add(check: unknown): void } } | undefined
-    }
-    Check: new (
-      reason: string,
-      description: string,
-      check: (ctx: CheckContext) => boolean | Promise<boolean>,
-    ) => unknown
-  }
-}
-
-let loading: Promise<OidcProviderModule> | undefined
-
-/** Imports oidc-provider once, swallowing its import-time "Unsupported runtime" warning (Node 20). */
-function loadOidcProvider(): Promise<OidcProviderModule> {
-  loading ??= (async () => {
-    const warn = console.warn
-    console.warn = (...args: unknown[]) => {
-      if (typeof args[0] === 'string' && args[0].startsWith('oidc-provider WARNING: Unsupported')) {
-        return
-      }
-      warn(...args)
-    }
-    try {
-      return (await import(OIDC_PROVIDER)) as OidcProviderModule
-    } finally {
-      console.warn = warn
-    }
-  })()
-  return loading
-}
-
-interface StoredPayload {
-  [key: string]: unknown
-  grantId?: string
-  uid?: string
-  userCode?: string
-  consumed?: number
-}
-
-/** A per-provider in-memory adapter (our own, so oidc-provider does not warn about its dev one). */
-function memoryAdapterFactory(): (model: string) => unknown {
-  const store = new Map<string, { payload: StoredPayload; expiresAt: number }>()
-  const read = (key: string): StoredPayload | undefined => {
-    const entry = store.get(key)
-    if (entry === undefined) return undefined
-    if (entry.expiresAt <= Date.now()) {
-      store.delete(key)
-      return undefined
-    }
-    return entry.payload
-  }
-  return (model: string) => {
-    const key = (id: string) => `${model}:${id}`
-    return {
-      async upsert(id: string, payload: StoredPayload, expiresIn?: number) {
-        const expiresAt = typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : Infinity
-        store.set(key(id), { payload, expiresAt })
-        if (model === 'Session' && typeof payload.uid === 'string') {
-          store.set(`sessionUid:${payload.uid}`, { payload: { id }, expiresAt })
-        }
-        if (typeof payload.userCode === 'string') {
-          store.set(`userCode:${payload.userCode}`, { payload: { id }, expiresAt })
-        }
-      },
-      async find(id: string) {
-        return read(key(id))
-      },
-      async findByUid(uid: string) {
-        const id = read(`sessionUid:${uid}`)?.id
-        return typeof id === 'string' ? read(key(id)) : undefined
-      },
-      async findByUserCode(userCode: string) {
-        const id = read(`userCode:${userCode}`)?.id
-        return typeof id === 'string' ? read(key(id)) : undefined
-      },
-      async consume(id: string) {
-        const payload = read(key(id))
-        if (payload !== undefined) payload.consumed = Math.floor(Date.now() / 1000)
-      },
-      async destroy(id: string) {
-        store.delete(key(id))
-      },
-      async revokeByGrantId(grantId: string) {
-        for (const [k, entry] of store) {
-          if (entry.payload.grantId === grantId) store.delete(k)
-        }
-      },
-    }
-  }
 }
