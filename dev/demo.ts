@@ -123,6 +123,8 @@ function serviceEnvironment(
   env.MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS ??= 'com.example/*'
   env.MCP_REGISTRY_OIDC_EDIT_PERMISSIONS ??= 'com.example/*'
   env.LOG_LEVEL ??= 'info'
+  // No metrics listener unless asked for: the demo must start with other things on the machine.
+  env.METRICS_PORT ??= '0'
   return { ...env, ...settings }
 }
 

@@ -14,6 +14,7 @@ const validEnv: Record<string, string | undefined> = {
   MCP_REGISTRY_OIDC_COOKIE_SECRET: testCookieSecret,
   MCP_REGISTRY_JWT_PRIVATE_KEY: testSigningSeedHex,
   LOG_LEVEL: 'silent',
+  METRICS_PORT: '0',
 }
 
 async function startupLine(overrides: Record<string, string | undefined>): Promise<string> {

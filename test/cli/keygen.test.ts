@@ -49,6 +49,7 @@ t.test('keygen prints .env lines the service accepts, and the matching public ke
     MCP_REGISTRY_OIDC_CLIENT_ID: 'registry',
     MCP_REGISTRY_OIDC_PUBLIC_URL: 'https://registry.example.com',
     LOG_LEVEL: 'silent',
+    METRICS_PORT: '0',
     ...env,
   })
   t.teardown(() => app.close())
