@@ -1,0 +1,116 @@
+// The crypto floor: what the exchange endpoint does that no framework can make cheaper — verify an
+// RS256 ID token and sign an EdDSA registry token, with jose and WebCrypto as the service uses them —
+// in one process, with as many operations in flight as the load generator has connections
+// (WebCrypto runs them on libuv's thread pool, so one at a time would understate it).
+//
+// Usage: node crypto-floor.js <in flight> <warm-up seconds> <seconds>
+// Prints one JSON line: { requests, seconds, latenciesMs: { p50, p99 }, peakRssBytes }.
+
+import { readFileSync } from 'node:fs'
+import { CompactSign, generateKeyPair, jwtVerify, SignJWT } from 'jose'
+import { percentile } from './stats.js'
+
+const [inFlight, warmUpSeconds, seconds] = process.argv.slice(2).map(Number) as [
+  number,
+  number,
+  number,
+]
+
+const issuer = 'http://127.0.0.1/floor'
+const audience = 'bench-client'
+// The service's allow-list (src/oidc/id-token.ts).
+const idTokenAlgorithms = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+]
+
+const rsa = await generateKeyPair('RS256', { modulusLength: 2048 })
+const idTokens = await Promise.all(
+  Array.from({ length: 100 }, (_, index) =>
+    new SignJWT({ email: `user${index}@example.com`, email_verified: true })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
+      .setIssuer(issuer)
+      .setSubject(`user${index}`)
+      .setAudience(audience)
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(rsa.privateKey),
+  ),
+)
+
+// The registry key, imported the way the service imports MCP_REGISTRY_JWT_PRIVATE_KEY.
+const pkcs8 = Buffer.concat([
+  Buffer.from('302e020100300506032b657004220420', 'hex'),
+  Buffer.alloc(32, 7),
+])
+const signingKey = await crypto.subtle.importKey('pkcs8', pkcs8, { name: 'Ed25519' }, false, [
+  'sign',
+])
+const protectedHeader = { alg: 'EdDSA', typ: 'JWT', kid: 'floor' }
+const utf8 = new TextEncoder()
+
+async function exchangeOnce(index: number): Promise<void> {
+  const { payload } = await jwtVerify(idTokens[index % idTokens.length] as string, rsa.publicKey, {
+    algorithms: idTokenAlgorithms,
+    issuer,
+    audience,
+    clockTolerance: 30,
+    requiredClaims: ['sub', 'iat', 'exp', 'aud'],
+  })
+  const now = Math.floor(Date.now() / 1000)
+  const claims = {
+    iss: 'mcp-registry',
+    exp: now + 300,
+    nbf: now - 5,
+    iat: now,
+    auth_method: 'oidc',
+    auth_method_sub: payload.sub,
+    permissions: [{ action: 'publish', resource: 'com.example/*' }],
+  }
+  await new CompactSign(utf8.encode(JSON.stringify(claims)))
+    .setProtectedHeader(protectedHeader)
+    .sign(signingKey)
+}
+
+async function run(durationSeconds: number): Promise<number[]> {
+  const latencies: number[] = []
+  const end = performance.now() + durationSeconds * 1000
+  let counter = 0
+  const lane = async () => {
+    while (performance.now() < end) {
+      const started = performance.now()
+      await exchangeOnce(counter++)
+      latencies.push(performance.now() - started)
+    }
+  }
+  await Promise.all(Array.from({ length: inFlight }, lane))
+  return latencies
+}
+
+await run(warmUpSeconds)
+const started = performance.now()
+const latencies = await run(seconds)
+const elapsedSeconds = (performance.now() - started) / 1000
+latencies.sort((a, b) => a - b)
+const peakKiB = Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1])
+process.stdout.write(
+  `${JSON.stringify({
+    requests: latencies.length,
+    seconds: elapsedSeconds,
+    // Whole milliseconds, as autocannon reports them for the HTTP scenarios.
+    latenciesMs: {
+      p50: Math.round(percentile(latencies, 50)),
+      p99: Math.round(percentile(latencies, 99)),
+    },
+    peakRssBytes: peakKiB * 1024,
+  })}\n`,
+)

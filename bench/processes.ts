@@ -1,0 +1,115 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+/** A child process of the benchmark. Its stderr is kept for failure messages. */
+export interface BenchProcess {
+  readonly name: string
+  readonly child: ChildProcess
+  readonly pid: number
+  /** The exit code (null after a signal). */
+  readonly exited: Promise<number | null>
+  /** What the process wrote on stdout (empty unless spawned with `stdout: 'collect'`). */
+  stdout(): string
+  stderr(): string
+  /** Resolves once the process has written `readyLine` on stdout; at once without one. */
+  readonly ready: Promise<void>
+  stop(): Promise<void>
+}
+
+export interface SpawnOptions {
+  readonly env?: Record<string, string | undefined>
+  /** A line the process prints once it is ready. */
+  readonly readyLine?: string
+  /** Discarded by default: the service's logs must not cost the load generator anything. */
+  readonly stdout?: 'collect' | 'discard'
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+export function spawnNode(name: string, args: string[], options: SpawnOptions = {}): BenchProcess {
+  const collect = options.readyLine !== undefined || options.stdout === 'collect'
+  const child = spawn(process.execPath, args, {
+    env: { PATH: process.env.PATH, NODE_ENV: 'production', ...options.env },
+    stdio: ['ignore', collect ? 'pipe' : 'ignore', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000)
+  })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+  const ready = new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${stderr}`)))
+    if (!options.readyLine) resolve()
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString()
+      if (stdout.split('\n').includes(options.readyLine as string)) resolve()
+    })
+  })
+  ready.catch(() => {})
+  if (child.pid === undefined) throw new Error(`${name} did not start`)
+  return {
+    name,
+    child,
+    pid: child.pid,
+    exited,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    ready,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      await Promise.race([exited, sleep(5000)])
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      await exited
+    },
+  }
+}
+
+/**
+ * Polls `url` (served by `server`) until it answers 200; returns the milliseconds from `since`
+ * (a performance.now()).
+ */
+export async function waitFor200(
+  url: string,
+  since: number,
+  server: BenchProcess,
+  timeoutMs = 20_000,
+): Promise<number> {
+  for (;;) {
+    if (server.child.exitCode !== null) {
+      throw new Error(`${server.name} exited (${server.child.exitCode}): ${server.stderr()}`)
+    }
+    try {
+      const response = await fetch(url)
+      await response.arrayBuffer()
+      if (response.status === 200) return performance.now() - since
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() - since > timeoutMs) throw new Error(`${url} did not answer 200`)
+    await sleep(2)
+  }
+}
+
+function statusKiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)
+  if (!match) throw new Error(`no ${field} for process ${pid}`)
+  return Number(match[1])
+}
+
+/** Peak resident set size of a running process, in bytes. */
+export const peakRssBytes = (pid: number): number => statusKiB(pid, 'VmHWM') * 1024
+/** Current resident set size of a running process, in bytes. */
+export const rssBytes = (pid: number): number => statusKiB(pid, 'VmRSS') * 1024
