@@ -4,7 +4,7 @@
 // (WebCrypto runs them on libuv's thread pool, so one at a time would understate it).
 //
 // Usage: node crypto-floor.js <in flight> <warm-up seconds> <seconds>
-// Prints one JSON line: { requests, seconds, latenciesMs: { p50, p99 }, peakRssBytes }.
+// Prints one JSON line, a FloorResult.
 
 import { readFileSync } from 'node:fs'
 import { CompactSign, generateKeyPair, jwtVerify, SignJWT } from 'jose'
@@ -96,21 +96,32 @@ async function run(durationSeconds: number): Promise<number[]> {
   return latencies
 }
 
+export interface FloorResult {
+  readonly requests: number
+  readonly seconds: number
+  readonly latenciesMs: { readonly p50: number; readonly p99: number }
+  readonly peakRssBytes: number
+  /** User + system CPU time of the measured part, all threads. */
+  readonly cpuMicroseconds: number
+}
+
 await run(warmUpSeconds)
 const started = performance.now()
+const cpuBefore = process.cpuUsage()
 const latencies = await run(seconds)
+const cpu = process.cpuUsage(cpuBefore)
 const elapsedSeconds = (performance.now() - started) / 1000
 latencies.sort((a, b) => a - b)
 const peakKiB = Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1])
-process.stdout.write(
-  `${JSON.stringify({
-    requests: latencies.length,
-    seconds: elapsedSeconds,
-    // Whole milliseconds, as autocannon reports them for the HTTP scenarios.
-    latenciesMs: {
-      p50: Math.round(percentile(latencies, 50)),
-      p99: Math.round(percentile(latencies, 99)),
-    },
-    peakRssBytes: peakKiB * 1024,
-  })}\n`,
-)
+const result: FloorResult = {
+  requests: latencies.length,
+  seconds: elapsedSeconds,
+  // Whole milliseconds, as autocannon reports them for the HTTP scenarios.
+  latenciesMs: {
+    p50: Math.round(percentile(latencies, 50)),
+    p99: Math.round(percentile(latencies, 99)),
+  },
+  peakRssBytes: peakKiB * 1024,
+  cpuMicroseconds: cpu.user + cpu.system,
+}
+process.stdout.write(`${JSON.stringify(result)}\n`)

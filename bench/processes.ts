@@ -113,3 +113,15 @@ function statusKiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
 export const peakRssBytes = (pid: number): number => statusKiB(pid, 'VmHWM') * 1024
 /** Current resident set size of a running process, in bytes. */
 export const rssBytes = (pid: number): number => statusKiB(pid, 'VmRSS') * 1024
+
+/** User + system CPU time of a running process (all its threads), in microseconds. */
+export function cpuMicroseconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // Fields after the command name, which is in parentheses and may contain spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const ticks = Number(fields[11]) + Number(fields[12])
+  return (ticks / clockTicksPerSecond) * 1e6
+}
+
+/** USER_HZ, 100 on every Linux architecture Node runs on. */
+const clockTicksPerSecond = 100

@@ -34,6 +34,8 @@ export interface ScenarioResult {
   readonly requestsPerSecond: number
   readonly latencyMs: { readonly p50: number; readonly p99: number }
   readonly peakRssBytes: number
+  /** CPU time of the measured process (all threads) per answered request. */
+  readonly cpuMicrosecondsPerRequest: number
 }
 
 export interface Target {
@@ -141,11 +143,11 @@ export function markdownReport(results: BenchResults): string {
   const lines = [
     `Measured ${results.date.slice(0, 16).replace('T', ' ')} UTC on ${machine.cores} × ${machine.cpu}, ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB RAM, Linux ${machine.kernel}, Node ${machine.node}; load average ${machine.loadAverageAtStart.map((load) => load.toFixed(1)).join(' ')} at the start, ${machine.loadAverageAtEnd.map((load) => load.toFixed(1)).join(' ')} at the end. ${settings.connections} connections, ${settings.seconds} s per scenario after ${settings.warmUpSeconds} s of warm-up; service LOG_LEVEL=${settings.logLevel}.`,
     '',
-    '| scenario | req/s | p50 | p99 | peak RSS |',
-    '|---|---:|---:|---:|---:|',
+    '| scenario | req/s | p50 | p99 | peak RSS | CPU per request |',
+    '|---|---:|---:|---:|---:|---:|',
     ...sorted(results).map(
       (scenario) =>
-        `| ${scenarioLabels[scenario.id]} | ${round(scenario.requestsPerSecond)} | ${scenario.latencyMs.p50} ms | ${scenario.latencyMs.p99} ms | ${mb(scenario.peakRssBytes)} MB |`,
+        `| ${scenarioLabels[scenario.id]} | ${round(scenario.requestsPerSecond)} | ${scenario.latencyMs.p50} ms | ${scenario.latencyMs.p99} ms | ${mb(scenario.peakRssBytes)} MB | ${round(scenario.cpuMicrosecondsPerRequest)} µs |`,
     ),
   ]
   if (results.targets && results.targets.length > 0) {

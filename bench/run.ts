@@ -6,7 +6,8 @@
 // BENCH_LOGINS (pre-issued logins per callback scenario, 1000), BENCH_MEMORY_REQUESTS (200000),
 // BENCH_ONLY (comma-separated scenario ids, e.g. "bare,start"; results are then not written
 // unless BENCH_WRITE=1), BENCH_LOG_LEVEL (the service's LOG_LEVEL; default info, its default),
-// BENCH_PROFILE_DIR (the service writes a V8 CPU profile there for each scenario).
+// BENCH_PROFILE_DIR (the service writes a V8 CPU profile there for each scenario), BENCH_SERVER
+// (another build's server.js, to compare two versions of the service).
 
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -15,9 +16,11 @@ import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import type autocannon from 'autocannon'
-import { type LoadOptions, type LoadResult, load } from './load.js'
+import type { FloorResult } from './crypto-floor.js'
+import { type LoadOptions, load } from './load.js'
 import {
   type BenchProcess,
+  cpuMicroseconds,
   freePort,
   peakRssBytes,
   rssBytes,
@@ -38,7 +41,7 @@ import { percentile } from './stats.js'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const root = join(here, '..')
-const serverScript = join(root, 'dist', 'server.js')
+const serverScript = process.env.BENCH_SERVER ?? join(root, 'dist', 'server.js')
 const resultsDir = join(root, 'bench', 'results')
 
 const numberSetting = (name: string, fallback: number): number => {
@@ -94,16 +97,34 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`)
 }
 
-/** Warm-up (discarded), then the measured run. */
-async function measure(options: Omit<LoadOptions, 'duration' | 'amount'>): Promise<LoadResult> {
-  await load({ ...options, duration: settings.warmUpSeconds })
-  return load({ ...options, duration: settings.seconds })
+function recorded(result: ScenarioResult): ScenarioResult {
+  log(
+    `  ${scenarioLabels[result.id]}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, peak RSS ${(result.peakRssBytes / 1e6).toFixed(1)} MB, ${Math.round(result.cpuMicrosecondsPerRequest)} µs CPU per request`,
+  )
+  scenarios.push(result)
+  return result
 }
 
-function scenario(id: ScenarioId, result: LoadResult, peak: number): ScenarioResult {
-  const line = `${scenarioLabels[id]}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, peak RSS ${(peak / 2 ** 20).toFixed(1)} MiB`
-  log(`  ${line}`)
-  return { id, ...result, peakRssBytes: peak }
+/**
+ * Warm-up (discarded), then the measured run against `server`, whose CPU time during the run
+ * is divided by the requests it answered: on a shared machine that figure moves much less than
+ * requests per second do.
+ */
+async function measure(
+  id: ScenarioId,
+  server: BenchProcess,
+  options: Omit<LoadOptions, 'duration' | 'amount'>,
+): Promise<ScenarioResult> {
+  await load({ ...options, duration: settings.warmUpSeconds })
+  const cpuBefore = cpuMicroseconds(server.pid)
+  const result = await load({ ...options, duration: settings.seconds })
+  const cpu = cpuMicroseconds(server.pid) - cpuBefore
+  return recorded({
+    id,
+    ...result,
+    peakRssBytes: peakRssBytes(server.pid),
+    cpuMicrosecondsPerRequest: cpu / result.requests,
+  })
 }
 
 // --- the provider stub, shared by the service and the peer ---------------------------------------
@@ -262,12 +283,11 @@ try {
       readyLine: 'ready',
     })
     await bare.child.ready
-    const result = await measure({
+    await measure('bare', bare.child, {
       ...common,
       url: `http://127.0.0.1:${barePort}/`,
       expectedStatus: 200,
     })
-    scenarios.push(scenario('bare', result, peakRssBytes(bare.child.pid)))
     await bare.stop()
   }
 
@@ -275,16 +295,22 @@ try {
     log('service: start')
     const service = await startService()
     startupSamplesMs.push(service.startupMs)
-    const result = await measure({ ...common, url: serviceBase + startPath, expectedStatus: 302 })
-    scenarios.push(scenario('start', result, peakRssBytes(service.child.pid)))
+    await measure('start', service.child, {
+      ...common,
+      url: serviceBase + startPath,
+      expectedStatus: 302,
+    })
     await service.stop()
   }
 
   if (wanted('peer-start')) {
     log('express-openid-connect: login')
     const peer = await startPeer()
-    const result = await measure({ ...common, url: `${peerBase}/login`, expectedStatus: 302 })
-    scenarios.push(scenario('peer-start', result, peakRssBytes(peer.child.pid)))
+    await measure('peer-start', peer.child, {
+      ...common,
+      url: `${peerBase}/login`,
+      expectedStatus: 302,
+    })
     await peer.stop()
   }
 
@@ -303,13 +329,12 @@ try {
         response.status === 302 &&
         new URL(response.headers.get('location') ?? 'x:').searchParams.has('registry_token'),
     )
-    const result = await measure({
+    await measure('callback', service.child, {
       ...common,
       url: serviceBase,
       setupRequest: callbackRequests(logins),
       expectedStatus: 302,
     })
-    scenarios.push(scenario('callback', result, peakRssBytes(service.child.pid)))
     await service.stop()
   }
 
@@ -324,13 +349,12 @@ try {
         response.status === 302 &&
         response.headers.getSetCookie().some((cookie) => cookie.startsWith('appSession=')),
     )
-    const result = await measure({
+    await measure('peer-callback', peer.child, {
       ...common,
       url: peerBase,
       setupRequest: callbackRequests(logins),
       expectedStatus: 302,
     })
-    scenarios.push(scenario('peer-callback', result, peakRssBytes(peer.child.pid)))
     await peer.stop()
   }
 
@@ -344,24 +368,16 @@ try {
     )
     if ((await floor.child.exited) !== 0) throw new Error(`crypto floor: ${floor.child.stderr()}`)
     await floor.stop()
-    const parsed = JSON.parse(floor.child.stdout()) as {
-      requests: number
-      seconds: number
-      latenciesMs: { p50: number; p99: number }
-      peakRssBytes: number
-    }
-    scenarios.push(
-      scenario(
-        'floor',
-        {
-          requests: parsed.requests,
-          seconds: parsed.seconds,
-          requestsPerSecond: parsed.requests / parsed.seconds,
-          latencyMs: parsed.latenciesMs,
-        },
-        parsed.peakRssBytes,
-      ),
-    )
+    const parsed = JSON.parse(floor.child.stdout()) as FloorResult
+    recorded({
+      id: 'floor',
+      requests: parsed.requests,
+      seconds: parsed.seconds,
+      requestsPerSecond: parsed.requests / parsed.seconds,
+      latencyMs: parsed.latenciesMs,
+      peakRssBytes: parsed.peakRssBytes,
+      cpuMicrosecondsPerRequest: parsed.cpuMicroseconds / parsed.requests,
+    })
   }
 
   if (wanted('exchange')) {
@@ -374,7 +390,7 @@ try {
         return JSON.stringify({ oidc_token: await response.text() })
       }),
     )
-    const result = await measure({
+    await measure('exchange', service.child, {
       ...common,
       url: `${serviceBase}/v0/auth/oidc`,
       method: 'POST',
@@ -385,7 +401,6 @@ try {
       }),
       expectedStatus: 200,
     })
-    scenarios.push(scenario('exchange', result, peakRssBytes(service.child.pid)))
     await service.stop()
   }
 

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Compares the service at a git ref ("before") with the working tree ("after"), alternating
+# before/after runs of the chosen scenarios so that both see the same machine load, and prints
+# each run's figures and the median CPU time per request of each side.
+#
+# Usage: bench/compare.sh <git ref> [scenarios, default start,callback,exchange] [rounds, default 3]
+# The usual BENCH_* settings apply (e.g. BENCH_SECONDS=5).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ref=$1
+scenarios=${2:-start,callback,exchange}
+rounds=${3:-3}
+before=$(mktemp -d)
+trap 'rm -rf "$before"' EXIT
+git archive "$ref" | tar -x -C "$before"
+ln -s "$PWD/node_modules" "$before/node_modules"
+(cd "$before" && npx tsc -p tsconfig.build.json)
+npm run build --silent
+npx tsc -p tsconfig.bench.json
+results=$(mktemp)
+for round in $(seq "$rounds"); do
+  for side in before after; do
+    server=$PWD/dist/server.js
+    [ "$side" = before ] && server=$before/dist/server.js
+    if ! BENCH_SERVER=$server BENCH_ONLY=$scenarios node dist-bench/run.js >"$results.run" 2>&1; then
+      echo "$side round $round failed:"; tail -5 "$results.run"
+    fi
+    grep 'µs CPU' "$results.run" | sed "s/^ */$side round $round: /" | tee -a "$results"
+  done
+done
+echo "medians (req/s, CPU per request):"
+for side in before after; do
+  grep "^$side" "$results" |
+    sed -E 's/^[a-z]+ round [0-9]+: (.*): ([0-9]+) req\/s.* ([0-9]+) µs CPU.*/\1\t\2\t\3/' |
+    awk -F'\t' -v side="$side" '
+      { rps[$1] = rps[$1] " " $2; cpu[$1] = cpu[$1] " " $3 }
+      function median(list,   v, n, i, j, t) {
+        n = split(substr(list, 2), v, " ")
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
+        return v[int((n + 1) / 2)]
+      }
+      END { for (name in rps) printf "  %-6s %s: %s req/s, %s µs CPU per request\n", side, name, median(rps[name]), median(cpu[name]) }'
+done
+rm -f "$results" "$results.run"
