@@ -131,6 +131,7 @@ t.test('the authorization request carries state, nonce and PKCE', async (t) => {
   t.match(query.get('code_challenge'), /^[\w-]{43}$/)
   t.match(query.get('state'), /^[\w-]{43}$/)
   t.match(query.get('nonce'), /^[\w-]{43}$/)
+  for (const name of new Set(query.keys())) t.equal(query.getAll(name).length, 1, `one ${name}`)
   const setCookie = response.headers.get('set-cookie') as string
   t.match(setCookie, /HttpOnly/i)
   t.match(setCookie, /SameSite=Lax/i)

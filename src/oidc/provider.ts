@@ -44,7 +44,8 @@ export interface ProviderConnection {
   readonly ready: boolean
   /** Resolves once metadata and keys are loaded; the connection retries with backoff until then. */
   whenReady(): Promise<void>
-  authorizationUrl(parameters: { state: string; nonce: string; codeChallenge: string }): URL
+  /** The provider's authorization endpoint with this login's parameters. */
+  authorizationUrl(parameters: { state: string; nonce: string; codeChallenge: string }): string
   /**
    * Validates the authorization response, redeems the code and checks the ID
    * token (openid-client, signature checks on; then our own checks).
@@ -59,7 +60,8 @@ export interface ProviderConnection {
 
 interface Connected {
   readonly metadata: oidc.ServerMetadata
-  readonly flowConfiguration: oidc.Configuration
+  /** The authorization URL with every parameter that is the same for all logins, ready for `&state=…`. */
+  readonly authorizationUrlPrefix: string
   readonly keys: KeyStore
 }
 
@@ -205,7 +207,16 @@ export function connectProvider(
     const { metadata, jwksUri } = await discover()
     const keys = newKeyStore(jwksUri)
     await keys.load()
-    return { metadata, flowConfiguration: newConfiguration(metadata), keys }
+    return connection(metadata, keys)
+  }
+
+  function connection(metadata: oidc.ServerMetadata, keys: KeyStore): Connected {
+    const authorizationUrlPrefix = oidc.buildAuthorizationUrl(newConfiguration(metadata), {
+      redirect_uri: config.callbackUrl,
+      scope: config.scopes,
+      code_challenge_method: 'S256',
+    }).href
+    return { metadata, authorizationUrlPrefix, keys }
   }
 
   /**
@@ -236,7 +247,7 @@ export function connectProvider(
     }
     if (closed) return
     if (metadata !== previous.metadata) {
-      connected = { metadata, flowConfiguration: newConfiguration(metadata), keys }
+      connected = connection(metadata, keys)
     }
   }
 
@@ -334,14 +345,8 @@ export function connectProvider(
     },
     whenReady: () => readiness,
     authorizationUrl({ state, nonce, codeChallenge }) {
-      return oidc.buildAuthorizationUrl(current().flowConfiguration, {
-        redirect_uri: config.callbackUrl,
-        scope: config.scopes,
-        state,
-        nonce,
-        code_challenge: codeChallenge,
-        code_challenge_method: 'S256',
-      })
+      // Appended to a prefix built once by openid-client, instead of a new URL per login.
+      return `${current().authorizationUrlPrefix}&state=${encodeURIComponent(state)}&nonce=${encodeURIComponent(nonce)}&code_challenge=${encodeURIComponent(codeChallenge)}`
     },
     completeLogin,
     async verifyIdToken(token) {

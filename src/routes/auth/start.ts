@@ -1,5 +1,4 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import * as oidc from 'openid-client'
 import type { Config } from '../../config.js'
 import { AuthError, errorCatalog } from '../../errors.js'
 import {
@@ -11,6 +10,7 @@ import {
   flowCookiesToClear,
   openFlowCookie,
 } from '../../oidc/flow-cookie.js'
+import { newLoginSecrets } from '../../oidc/login-secrets.js'
 import { checkRedirectTarget, type RedirectTarget } from '../../oidc/redirect-target.js'
 import { singleOrRepeated } from './query-schema.js'
 
@@ -89,14 +89,9 @@ const start: FastifyPluginAsync = async (app) => {
     if (!provider.ready)
       throw new AuthError('provider_unavailable', undefined, 'provider not ready')
 
-    const state = oidc.randomState()
-    const nonce = oidc.randomNonce()
-    const codeVerifier = oidc.randomPKCECodeVerifier()
-    const authorizationUrl = provider.authorizationUrl({
-      state,
-      nonce,
-      codeChallenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
-    })
+    const secrets = newLoginSecrets()
+    const { state, nonce, codeVerifier } = secrets
+    const authorizationUrl = provider.authorizationUrl(secrets)
     const flow = {
       state,
       nonce,
@@ -111,7 +106,7 @@ const start: FastifyPluginAsync = async (app) => {
       encodeFlow(flow),
       flowCookieOptions(config.secureCookies),
     )
-    return reply.redirect(authorizationUrl.href, 302)
+    return reply.redirect(authorizationUrl, 302)
   })
 }
 
