@@ -6,6 +6,8 @@ export interface LoadOptions {
   /** Seconds; or `amount` requests. */
   readonly duration?: number
   readonly amount?: number
+  /** Requests per second over all connections; unlimited by default. */
+  readonly rate?: number
   readonly method?: 'GET' | 'POST'
   readonly headers?: Record<string, string>
   readonly body?: string
@@ -31,6 +33,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     ...(options.amount === undefined
       ? { duration: options.duration ?? 10 }
       : { amount: options.amount }),
+    ...(options.rate === undefined ? {} : { overallRate: options.rate }),
     method: options.method ?? 'GET',
     headers: options.headers ?? {},
     ...(options.body === undefined ? {} : { body: options.body }),

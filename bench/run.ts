@@ -7,7 +7,8 @@
 // BENCH_ONLY (comma-separated scenario ids, e.g. "bare,start"; results are then not written
 // unless BENCH_WRITE=1), BENCH_LOG_LEVEL (the service's LOG_LEVEL; default info, its default),
 // BENCH_PROFILE_DIR (the service writes a V8 CPU profile there for each scenario), BENCH_SERVER
-// (another build's server.js, to compare two versions of the service).
+// (another build's server.js, to compare two versions of the service), BENCH_RATE (a fixed
+// request rate instead of as many as the service answers: CPU per request then moves less).
 
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -272,7 +273,10 @@ const machine = {
   loadAverageAtStart: loadavg(),
   loadAverageAtEnd: [] as number[],
 }
-const common = { connections: settings.connections }
+const common = {
+  connections: settings.connections,
+  ...(process.env.BENCH_RATE ? { rate: numberSetting('BENCH_RATE', 1) } : {}),
+}
 let memory: BenchResults['memory']
 const startupSamplesMs: number[] = []
 

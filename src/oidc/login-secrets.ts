@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, randomFillSync } from 'node:crypto'
 
 /** The per-login random values of an authorization request (RFC 6749 state, OIDC nonce, RFC 7636 PKCE). */
 export interface LoginSecrets {
@@ -9,23 +9,39 @@ export interface LoginSecrets {
   readonly codeChallenge: string
 }
 
+/** Hands out fresh {@link LoginSecrets}; one source per app instance. */
+export type LoginSecretsSource = () => LoginSecrets
+
 const secretBytes = 32
+const loginBytes = 3 * secretBytes
+/** Logins served by one draw from the random source. */
+const loginsPerDraw = 64
 
 /**
- * Fresh state, nonce and PKCE verifier: 32 random bytes each (256 bits, as openid-client
- * makes them), base64url, so each is also a valid 43-character RFC 7636 code verifier.
- * One call to the random source for all three, and the challenge hashed synchronously:
- * WebCrypto's digest costs a thread-pool round trip for 43 bytes.
+ * State, nonce and PKCE verifier: 32 random bytes each (256 bits, as openid-client makes them),
+ * base64url, so each is also a valid 43-character RFC 7636 code verifier. Every byte is used
+ * once. A draw from the random source costs about as much as the rest of a login's start, so
+ * bytes are drawn for 64 logins at a time (as node:crypto's randomUUID does for UUIDs), and the
+ * challenge is hashed synchronously: WebCrypto's digest costs a thread-pool round trip.
  */
-export function newLoginSecrets(): LoginSecrets {
-  const random = randomBytes(3 * secretBytes)
-  const part = (index: number) =>
-    random.subarray(index * secretBytes, (index + 1) * secretBytes).toString('base64url')
-  const codeVerifier = part(2)
-  return {
-    state: part(0),
-    nonce: part(1),
-    codeVerifier,
-    codeChallenge: createHash('sha256').update(codeVerifier).digest('base64url'),
+export function createLoginSecretsSource(): LoginSecretsSource {
+  const pool = Buffer.alloc(loginsPerDraw * loginBytes)
+  let offset = pool.length
+  return () => {
+    if (offset === pool.length) {
+      randomFillSync(pool)
+      offset = 0
+    }
+    const part = (index: number) =>
+      pool.toString('base64url', offset + index * secretBytes, offset + (index + 1) * secretBytes)
+    const codeVerifier = part(2)
+    const secrets = {
+      state: part(0),
+      nonce: part(1),
+      codeVerifier,
+      codeChallenge: createHash('sha256').update(codeVerifier).digest('base64url'),
+    }
+    offset += loginBytes
+    return secrets
   }
 }

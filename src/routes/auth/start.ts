@@ -10,7 +10,7 @@ import {
   flowCookiesToClear,
   openFlowCookie,
 } from '../../oidc/flow-cookie.js'
-import { newLoginSecrets } from '../../oidc/login-secrets.js'
+import { createLoginSecretsSource } from '../../oidc/login-secrets.js'
 import { checkRedirectTarget, type RedirectTarget } from '../../oidc/redirect-target.js'
 import { singleOrRepeated } from './query-schema.js'
 
@@ -81,6 +81,7 @@ function clearOldFlows(request: FastifyRequest, reply: FastifyReply, config: Con
 /** `GET …/auth/oidc/start`: sends the browser to the provider with a fresh state, nonce and PKCE challenge. */
 const start: FastifyPluginAsync = async (app) => {
   const { config, provider } = app
+  const newLoginSecrets = createLoginSecretsSource()
 
   const options = { schema, config: { authStep: 'start' } } as const
   app.get<{ Querystring: StartQuery }>('/auth/oidc/start', options, async (request, reply) => {
