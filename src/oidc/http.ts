@@ -14,7 +14,7 @@ export class OutboundRequestError extends Error {
 
 export type FetchInit = NonNullable<Parameters<typeof fetch>[1]>
 
-async function readBounded(response: Response, maxBytes: number): Promise<Uint8Array> {
+async function readBounded(response: Response, maxBytes: number): Promise<Buffer> {
   const declared = Number(response.headers.get('content-length'))
   if (declared > maxBytes) {
     await response.body?.cancel()
@@ -34,25 +34,37 @@ async function readBounded(response: Response, maxBytes: number): Promise<Uint8A
   return Buffer.concat(chunks, size)
 }
 
-/**
- * `fetch` with a deadline covering headers and body, and a body size cap.
- * The answer is fully buffered, so callers can read it more than once.
- */
-export async function boundedFetch(
+/** A complete answer, its body read. */
+export interface BufferedResponse {
+  readonly status: number
+  readonly statusText: string
+  readonly headers: Headers
+  readonly body: Buffer
+}
+
+/** The answer as a fetch `Response` again, for callers that want one (openid-client). */
+export function toResponse({ status, statusText, headers, body }: BufferedResponse): Response {
+  return new Response(status === 204 || status === 304 ? null : body, {
+    status,
+    statusText,
+    headers,
+  })
+}
+
+/** `fetch` with a deadline covering headers and body, and a body size cap; the body is read in full. */
+export async function fetchBuffered(
   url: string | URL,
   init: FetchInit,
   limits: OutboundLimits,
-): Promise<Response> {
+): Promise<BufferedResponse> {
   const deadline = AbortSignal.timeout(limits.timeoutMs)
+  // Callers that pass no signal of their own spare a combined signal per request.
   const signal = init.signal ? AbortSignal.any([init.signal, deadline]) : deadline
   try {
     const response = await fetch(url, { ...init, signal, redirect: 'manual' })
     const body = await readBounded(response, limits.maxBytes)
-    return new Response(response.status === 204 || response.status === 304 ? null : body, {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
-    })
+    const { status, statusText, headers } = response
+    return { status, statusText, headers, body }
   } catch (error) {
     if (error instanceof OutboundRequestError) throw error
     // openid-client sets its own deadline of the same length, which may fire first.
@@ -61,4 +73,13 @@ export async function boundedFetch(
     }
     throw new OutboundRequestError(`request failed: ${(error as Error).message}`, { cause: error })
   }
+}
+
+/** {@link fetchBuffered}, answered as a `Response`. */
+export async function boundedFetch(
+  url: string | URL,
+  init: FetchInit,
+  limits: OutboundLimits,
+): Promise<Response> {
+  return toResponse(await fetchBuffered(url, init, limits))
 }

@@ -11,11 +11,12 @@ export interface KeyStore {
   /** Fetches the key set; rejects when the provider does not deliver one. */
   load(): Promise<void>
   readonly loaded: boolean
-  /** The current key set, as openid-client's JWKS cache wants it. */
-  snapshot(): { jwks: JSONWebKeySet; uat: number }
   /** Makes sure a token's `kid` is known, fetching the set again if it is not and the cooldown allows. */
   ensureKid(kid: string | undefined): Promise<void>
-  /** Key lookup for jose's `jwtVerify`. */
+  /**
+   * Key lookup for jose's `jwtVerify`. A `kid` it does not know fetches the
+   * set again first, if the cooldown allows.
+   */
   readonly getKey: JWTVerifyGetKey
 }
 
@@ -38,7 +39,6 @@ function asKeySet(value: unknown): JSONWebKeySet {
 
 export function createKeyStore(options: KeyStoreOptions): KeyStore {
   const now = options.now ?? Date.now
-  let keySet: JSONWebKeySet | undefined
   let knownKids = new Set<string>()
   let localSet: ReturnType<typeof createLocalJWKSet> | undefined
   let refetchedAt = Number.NEGATIVE_INFINITY
@@ -49,7 +49,6 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
       try {
         const next = asKeySet(await options.fetchKeySet())
         const nextLocalSet = createLocalJWKSet(next)
-        keySet = next
         localSet = nextLocalSet
         knownKids = new Set(
           next.keys.map((key) => key.kid).filter((kid): kid is string => typeof kid === 'string'),
@@ -96,11 +95,7 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
   return {
     load,
     get loaded() {
-      return keySet !== undefined
-    },
-    snapshot() {
-      if (!keySet) throw new Error('the provider keys are not loaded yet')
-      return { jwks: keySet, uat: Math.floor(now() / 1000) }
+      return localSet !== undefined
     },
     ensureKid,
     getKey,

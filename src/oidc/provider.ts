@@ -1,5 +1,4 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { decodeProtectedHeader } from 'jose'
 import * as oidc from 'openid-client'
 import type { Config } from '../config.js'
 import { refreshDelay, retryDelay } from './backoff.js'
@@ -47,8 +46,9 @@ export interface ProviderConnection {
   /** The provider's authorization endpoint with this login's parameters. */
   authorizationUrl(parameters: { state: string; nonce: string; codeChallenge: string }): string
   /**
-   * Validates the authorization response, redeems the code and checks the ID
-   * token (openid-client, signature checks on; then our own checks).
+   * Validates the authorization response, redeems the code (openid-client,
+   * which also checks the ID token's claims) and verifies the ID token with
+   * the provider's keys (our own checks, the same as the exchange's).
    * Throws {@link TokenExchangeError}, {@link IdTokenInvalidError} or
    * {@link ProviderUnavailableError}.
    */
@@ -60,6 +60,8 @@ export interface ProviderConnection {
 
 interface Connected {
   readonly metadata: oidc.ServerMetadata
+  /** Shared by every login: it keeps no per-login state. */
+  readonly flowConfiguration: oidc.Configuration
   /** The authorization URL with every parameter that is the same for all logins, ready for `&state=…`. */
   readonly authorizationUrlPrefix: string
   readonly keys: KeyStore
@@ -76,18 +78,6 @@ function clientAuthentication(config: Config, metadata: oidc.ServerMetadata): oi
     return oidc.ClientSecretBasic(config.clientSecret)
   }
   return oidc.ClientSecretPost(config.clientSecret)
-}
-
-/** The `kid` of the ID token in a token endpoint answer, if the answer is one. */
-function idTokenKid(body: unknown): string | undefined {
-  const idToken = (body as { id_token?: unknown } | null)?.id_token
-  if (typeof idToken !== 'string') return undefined
-  try {
-    const { kid } = decodeProtectedHeader(idToken)
-    return typeof kid === 'string' ? kid : undefined
-  } catch {
-    return undefined
-  }
 }
 
 /**
@@ -154,7 +144,16 @@ export function connectProvider(
   // Nobody may be waiting for readiness; that must not become an unhandled rejection.
   readiness.catch(() => {})
 
-  function newConfiguration(metadata: oidc.ServerMetadata): oidc.Configuration {
+  /**
+   * The configuration every login shares. openid-client checks the
+   * authorization response and the ID token's claims; the ID token's
+   * signature is verified once, afterwards, by {@link verifyIdToken} with this
+   * service's key store (which learns new keys), so openid-client needs no
+   * keys of its own. Token endpoint answers that are provider faults are
+   * refused here as {@link OutboundRequestError}s, which `completeLogin` finds
+   * among the causes of openid-client's error.
+   */
+  function flowConfiguration(metadata: oidc.ServerMetadata): oidc.Configuration {
     const configuration = new oidc.Configuration(
       metadata,
       config.clientId,
@@ -162,7 +161,16 @@ export function connectProvider(
       clientAuthentication(config, metadata),
     )
     if (config.allowHttpIssuer) oidc.allowInsecureRequests(configuration)
-    configuration.timeout = timeoutSeconds
+    // No openid-client deadline: boundedFetch's covers every request, headers and body.
+    configuration.timeout = 0
+    configuration[oidc.customFetch] = async (url, init) => {
+      const response = await fetchToken(url, init)
+      if (url === metadata.token_endpoint) {
+        const fault = await tokenEndpointFault(response)
+        if (fault) throw new OutboundRequestError(fault)
+      }
+      return response
+    }
     return configuration
   }
 
@@ -211,12 +219,13 @@ export function connectProvider(
   }
 
   function connection(metadata: oidc.ServerMetadata, keys: KeyStore): Connected {
-    const authorizationUrlPrefix = oidc.buildAuthorizationUrl(newConfiguration(metadata), {
+    const configuration = flowConfiguration(metadata)
+    const authorizationUrlPrefix = oidc.buildAuthorizationUrl(configuration, {
       redirect_uri: config.callbackUrl,
       scope: config.scopes,
       code_challenge_method: 'S256',
     }).href
-    return { metadata, authorizationUrlPrefix, keys }
+    return { metadata, flowConfiguration: configuration, authorizationUrlPrefix, keys }
   }
 
   /**
@@ -290,34 +299,11 @@ export function connectProvider(
   }
 
   async function completeLogin(callbackQuery: string, checks: LoginChecks): Promise<IdTokenClaims> {
-    const { metadata, keys } = current()
-    // A configuration per login: openid-client's own key cache cannot be told
-    // that a new key appeared, so each login starts from this store's keys.
-    const configuration = newConfiguration(metadata)
-    let fault: string | undefined
-    configuration[oidc.customFetch] = async (url, init) => {
-      let response: Response
-      try {
-        response = await fetchToken(url, init)
-      } catch (error) {
-        fault = (error as Error).message
-        throw error
-      }
-      if (url === metadata.token_endpoint) {
-        fault = await tokenEndpointFault(response)
-        if (fault) throw new OutboundRequestError(fault)
-        await keys.ensureKid(idTokenKid(await response.clone().json()))
-        oidc.setJwksCache(configuration, keys.snapshot())
-      }
-      return response
-    }
-    oidc.enableNonRepudiationChecks(configuration)
-    oidc.setJwksCache(configuration, keys.snapshot())
-
+    const { metadata, flowConfiguration, keys } = current()
     let idToken: string | undefined
     try {
       const tokens = await oidc.authorizationCodeGrant(
-        configuration,
+        flowConfiguration,
         new URL(`${config.callbackUrl}?${callbackQuery}`),
         {
           pkceCodeVerifier: checks.codeVerifier,
@@ -328,7 +314,8 @@ export function connectProvider(
       )
       idToken = tokens.id_token
     } catch (error) {
-      if (fault !== undefined) throw new TokenExchangeError(fault, { cause: error })
+      const fault = outboundFault(error)
+      if (fault) throw new TokenExchangeError(fault.message, { cause: error })
       throw new IdTokenInvalidError(describeClientError(error), { cause: error })
     }
     if (!idToken) throw new TokenExchangeError('the token endpoint answer has no id_token')
@@ -362,6 +349,16 @@ export function connectProvider(
       settleReadiness?.reject(new ProviderUnavailableError('closed'))
     },
   }
+}
+
+/** The request to the provider that failed, if that is why openid-client gave up. */
+function outboundFault(error: unknown): OutboundRequestError | undefined {
+  let cause = error
+  // openid-client wraps once; the bound only guards against a cycle of causes.
+  for (let depth = 0; depth < 5 && cause instanceof Error; depth++, cause = cause.cause) {
+    if (cause instanceof OutboundRequestError) return cause
+  }
+  return undefined
 }
 
 function describeClientError(error: unknown): string {
