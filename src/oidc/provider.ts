@@ -2,7 +2,14 @@ import type { FastifyBaseLogger } from 'fastify'
 import * as oidc from 'openid-client'
 import type { Config } from '../config.js'
 import { refreshDelay, retryDelay } from './backoff.js'
-import { boundedFetch, type FetchInit, type OutboundLimits, OutboundRequestError } from './http.js'
+import {
+  type BufferedResponse,
+  createOutboundClient,
+  type OutboundInit,
+  type OutboundLimits,
+  OutboundRequestError,
+  toResponse,
+} from './http.js'
 import { type IdTokenClaims, IdTokenInvalidError, verifyIdToken } from './id-token.js'
 import { createKeyStore, type KeyStore } from './key-store.js'
 
@@ -84,10 +91,10 @@ function clientAuthentication(config: Config, metadata: oidc.ServerMetadata): oi
  * Judges a token endpoint answer before openid-client does, so that a
  * provider fault (502) is told apart from a token that fails its checks (401).
  */
-async function tokenEndpointFault(response: Response): Promise<string | undefined> {
+function tokenEndpointFault(response: BufferedResponse): string | undefined {
   let body: unknown
   try {
-    body = await response.clone().json()
+    body = JSON.parse(response.body.toString('utf8'))
   } catch {
     return `the token endpoint answered ${response.status} without a JSON body`
   }
@@ -115,14 +122,17 @@ export function connectProvider(
   }
   const timeoutSeconds = config.providerTimeoutMs / 1000
 
+  const outbound = createOutboundClient(limits)
+
   /** Every request to the provider goes through here: bounded, timed and counted. */
   function observedFetch(endpoint: ProviderEndpoint) {
-    return async (url: string, init: FetchInit): Promise<Response> => {
+    return async (url: string, init?: OutboundInit): Promise<BufferedResponse> => {
       const started = performance.now()
       const elapsed = () => (performance.now() - started) / 1000
       try {
-        const response = await boundedFetch(url, init, limits)
-        observer.request(endpoint, response.ok ? 'ok' : 'http_error', elapsed())
+        const response = await outbound.fetchBuffered(url, init)
+        const ok = response.status >= 200 && response.status < 300
+        observer.request(endpoint, ok ? 'ok' : 'http_error', elapsed())
         return response
       } catch (error) {
         observer.request(endpoint, 'failed', elapsed())
@@ -161,15 +171,15 @@ export function connectProvider(
       clientAuthentication(config, metadata),
     )
     if (config.allowHttpIssuer) oidc.allowInsecureRequests(configuration)
-    // No openid-client deadline: boundedFetch's covers every request, headers and body.
+    // No openid-client deadline: the outbound client's covers every request, headers and body.
     configuration.timeout = 0
     configuration[oidc.customFetch] = async (url, init) => {
       const response = await fetchToken(url, init)
       if (url === metadata.token_endpoint) {
-        const fault = await tokenEndpointFault(response)
+        const fault = tokenEndpointFault(response)
         if (fault) throw new OutboundRequestError(fault)
       }
-      return response
+      return toResponse(response)
     }
     return configuration
   }
@@ -184,7 +194,7 @@ export function connectProvider(
         {
           execute: config.allowHttpIssuer ? [oidc.allowInsecureRequests] : [],
           timeout: timeoutSeconds,
-          [oidc.customFetch]: fetchDiscovery,
+          [oidc.customFetch]: async (url, init) => toResponse(await fetchDiscovery(url, init)),
         },
       )
       const metadata = discovered.serverMetadata()
@@ -206,7 +216,7 @@ export function connectProvider(
         const response = await fetchJwks(jwksUri, { headers: { accept: 'application/json' } })
         if (response.status !== 200)
           throw new Error(`the JWKS endpoint answered ${response.status}`)
-        return response.json()
+        return JSON.parse(response.body.toString('utf8'))
       },
     })
   }
@@ -346,6 +356,7 @@ export function connectProvider(
     close() {
       closed = true
       clearTimeout(timer)
+      outbound.close()
       settleReadiness?.reject(new ProviderUnavailableError('closed'))
     },
   }
