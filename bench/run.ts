@@ -14,7 +14,6 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, release, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import type autocannon from 'autocannon'
 import type { FloorResult } from './crypto-floor.js'
@@ -60,6 +59,8 @@ const settings = {
   startupSamples: 5,
   logLevel: process.env.BENCH_LOG_LEVEL ?? 'info',
 }
+/** RSS readings over the memory run. */
+const memorySamples = 20
 const only = process.env.BENCH_ONLY?.split(',').map((id) => id.trim())
 const wanted = (id: ScenarioId | 'memory' | 'startup') => !only || only.includes(id)
 
@@ -414,19 +415,29 @@ try {
     startupSamplesMs.push(service.startupMs)
     const url = serviceBase + startPath
     await load({ ...common, url, amount: settings.memoryWarmUpRequests, expectedStatus: 302 })
-    await sleep(1000)
-    const warmRss = rssBytes(service.child.pid)
-    await load({ ...common, url, amount: settings.memoryRequests, expectedStatus: 302 })
-    await sleep(1000)
-    const afterRss = rssBytes(service.child.pid)
+    // RSS follows the garbage collector's sawtooth, so one reading can be off by the size of the
+    // young generation either way: the run is read after each twentieth, and the first three
+    // readings are compared with the last three.
+    const chunk = Math.ceil(settings.memoryRequests / memorySamples)
+    const samples: number[] = []
+    for (let sent = 0; sent < settings.memoryRequests; sent += chunk) {
+      await load({ ...common, url, amount: chunk, expectedStatus: 302 })
+      samples.push(rssBytes(service.child.pid))
+    }
+    const median3 = (values: number[]) =>
+      percentile(
+        [...values].sort((a, b) => a - b),
+        50,
+      )
     memory = {
       requests: settings.memoryRequests,
-      warmRssBytes: warmRss,
-      afterRssBytes: afterRss,
+      warmRssBytes: median3(samples.slice(0, 3)),
+      afterRssBytes: median3(samples.slice(-3)),
       peakRssBytes: peakRssBytes(service.child.pid),
+      samplesRssBytes: samples,
     }
     log(
-      `  RSS warmed up ${(warmRss / 2 ** 20).toFixed(1)} MiB, after ${(afterRss / 2 ** 20).toFixed(1)} MiB`,
+      `  RSS ${samples.map((sample) => (sample / 1e6).toFixed(0)).join(' ')} MB (after each ${chunk} starts)`,
     )
     await service.stop()
   }
