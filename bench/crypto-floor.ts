@@ -3,18 +3,13 @@
 // in one process, with as many operations in flight as the load generator has connections
 // (WebCrypto runs them on libuv's thread pool, so one at a time would understate it).
 //
-// Usage: node crypto-floor.js <in flight> <warm-up seconds> <seconds>
-// Prints one JSON line, a FloorResult.
+// Usage: node crypto-floor.js <in flight>. Prints "ready", then answers each line "run <seconds>"
+// on stdin with one JSON line, a FloorRun, so the runner can interleave it with the HTTP scenarios.
 
-import { readFileSync } from 'node:fs'
+import { createInterface } from 'node:readline'
 import { CompactSign, generateKeyPair, jwtVerify, SignJWT } from 'jose'
-import { percentile } from './stats.js'
 
-const [inFlight, warmUpSeconds, seconds] = process.argv.slice(2).map(Number) as [
-  number,
-  number,
-  number,
-]
+const inFlight = Number(process.argv[2])
 
 const issuer = 'http://127.0.0.1/floor'
 const audience = 'bench-client'
@@ -89,39 +84,30 @@ async function run(durationSeconds: number): Promise<number[]> {
     while (performance.now() < end) {
       const started = performance.now()
       await exchangeOnce(counter++)
-      latencies.push(performance.now() - started)
+      // Hundredths of a millisecond are plenty, and keep the answer short.
+      latencies.push(Math.round((performance.now() - started) * 100) / 100)
     }
   }
   await Promise.all(Array.from({ length: inFlight }, lane))
   return latencies
 }
 
-export interface FloorResult {
+export interface FloorRun {
   readonly requests: number
   readonly seconds: number
-  readonly latenciesMs: { readonly p50: number; readonly p99: number }
-  readonly peakRssBytes: number
-  /** User + system CPU time of the measured part, all threads. */
-  readonly cpuMicroseconds: number
+  readonly latenciesMs: number[]
 }
 
-await run(warmUpSeconds)
-const started = performance.now()
-const cpuBefore = process.cpuUsage()
-const latencies = await run(seconds)
-const cpu = process.cpuUsage(cpuBefore)
-const elapsedSeconds = (performance.now() - started) / 1000
-latencies.sort((a, b) => a - b)
-const peakKiB = Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1])
-const result: FloorResult = {
-  requests: latencies.length,
-  seconds: elapsedSeconds,
-  // Whole milliseconds, as autocannon reports them for the HTTP scenarios.
-  latenciesMs: {
-    p50: Math.round(percentile(latencies, 50)),
-    p99: Math.round(percentile(latencies, 99)),
-  },
-  peakRssBytes: peakKiB * 1024,
-  cpuMicroseconds: cpu.user + cpu.system,
+process.stdout.write('ready\n')
+for await (const line of createInterface({ input: process.stdin })) {
+  const [command, seconds] = line.split(' ')
+  if (command !== 'run') continue
+  const started = performance.now()
+  const latenciesMs = await run(Number(seconds))
+  const result: FloorRun = {
+    requests: latenciesMs.length,
+    seconds: (performance.now() - started) / 1000,
+    latenciesMs,
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`)
 }
-process.stdout.write(`${JSON.stringify(result)}\n`)

@@ -20,13 +20,15 @@ export interface LoadOptions {
 export interface LoadResult {
   readonly requests: number
   readonly seconds: number
-  readonly requestsPerSecond: number
-  readonly latencyMs: { readonly p50: number; readonly p99: number }
+  /** Milliseconds from request to response, one per answered request. */
+  readonly latenciesMs: number[]
 }
 
 /** One autocannon run; throws when any answer has another status, an error or a timeout. */
 export async function load(options: LoadOptions): Promise<LoadResult> {
-  const result = await autocannon({
+  const latenciesMs: number[] = []
+  // Without a callback autocannon answers an EventEmitter that is also a promise of the result.
+  const instance = autocannon({
     url: options.url,
     connections: options.connections,
     pipelining: 1,
@@ -38,7 +40,14 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     headers: options.headers ?? {},
     ...(options.body === undefined ? {} : { body: options.body }),
     ...(options.setupRequest ? { requests: [{ setupRequest: options.setupRequest }] } : {}),
-  })
+  }) as unknown as Promise<autocannon.Result> & NodeJS.EventEmitter
+  instance.on(
+    'response',
+    (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
+      latenciesMs.push(responseTime)
+    },
+  )
+  const result = await instance
   const counts: Record<string, { count?: number }> = result.statusCodeStats ?? {}
   const statuses = Object.entries(counts).map(([status, { count }]) => `${status}×${count}`)
   const expected = counts[String(options.expectedStatus)]?.count ?? 0
@@ -47,10 +56,5 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
       `${options.url}: expected only ${options.expectedStatus}, got ${statuses.join(', ') || 'nothing'}, ${result.errors} errors, ${result.timeouts} timeouts`,
     )
   }
-  return {
-    requests: result.requests.total,
-    seconds: result.duration,
-    requestsPerSecond: result.requests.total / result.duration,
-    latencyMs: { p50: result.latency.p50, p99: result.latency.p99 },
-  }
+  return { requests: result.requests.total, seconds: result.duration, latenciesMs }
 }

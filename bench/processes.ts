@@ -24,6 +24,8 @@ export interface SpawnOptions {
   readonly readyLine?: string
   /** Discarded by default: the service's logs must not cost the load generator anything. */
   readonly stdout?: 'collect' | 'discard'
+  /** A pipe to send commands on; closed (no input) by default. */
+  readonly stdin?: 'pipe'
 }
 
 export function freePort(): Promise<number> {
@@ -41,7 +43,7 @@ export function spawnNode(name: string, args: string[], options: SpawnOptions = 
   const collect = options.readyLine !== undefined || options.stdout === 'collect'
   const child = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH, NODE_ENV: 'production', ...options.env },
-    stdio: ['ignore', collect ? 'pipe' : 'ignore', 'pipe'],
+    stdio: [options.stdin ?? 'ignore', collect ? 'pipe' : 'ignore', 'pipe'],
   })
   let stdout = ''
   let stderr = ''
@@ -49,12 +51,17 @@ export function spawnNode(name: string, args: string[], options: SpawnOptions = 
     stderr = (stderr + chunk.toString()).slice(-4000)
   })
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+  let isReady = options.readyLine === undefined
   const ready = new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${stderr}`)))
-    if (!options.readyLine) resolve()
+    if (isReady) resolve()
     child.stdout?.on('data', (chunk: Buffer) => {
+      if (isReady && options.stdout !== 'collect') return
       stdout += chunk.toString()
-      if (stdout.split('\n').includes(options.readyLine as string)) resolve()
+      if (!isReady && stdout.split('\n').includes(options.readyLine as string)) {
+        isReady = true
+        resolve()
+      }
     })
   })
   ready.catch(() => {})

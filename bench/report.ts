@@ -59,6 +59,7 @@ export interface BenchResults {
   readonly settings: {
     readonly connections: number
     readonly seconds: number
+    readonly rounds: number
     readonly warmUpSeconds: number
     readonly logins: number
     readonly memoryRequests: number
@@ -143,7 +144,7 @@ function sorted(results: BenchResults): ScenarioResult[] {
 export function markdownReport(results: BenchResults): string {
   const { machine, settings } = results
   const lines = [
-    `Measured ${results.date.slice(0, 16).replace('T', ' ')} UTC on ${machine.cores} × ${machine.cpu}, ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB RAM, Linux ${machine.kernel}, Node ${machine.node}; load average ${machine.loadAverageAtStart.map((load) => load.toFixed(1)).join(' ')} at the start, ${machine.loadAverageAtEnd.map((load) => load.toFixed(1)).join(' ')} at the end. ${settings.connections} connections, ${settings.seconds} s per scenario after ${settings.warmUpSeconds} s of warm-up; service LOG_LEVEL=${settings.logLevel}.`,
+    `Measured ${results.date.slice(0, 16).replace('T', ' ')} UTC on ${machine.cores} × ${machine.cpu}, ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB RAM, Linux ${machine.kernel}, Node ${machine.node}; load average ${machine.loadAverageAtStart.map((load) => load.toFixed(1)).join(' ')} at the start, ${machine.loadAverageAtEnd.map((load) => load.toFixed(1)).join(' ')} at the end. ${settings.connections} connections; ${settings.seconds} s per scenario after ${settings.warmUpSeconds} s of warm-up, measured in ${settings.rounds} rounds that give each scenario a slice in turn; service LOG_LEVEL=${settings.logLevel}.`,
     '',
     '| scenario | req/s | p50 | p99 | peak RSS | CPU per request |',
     '|---|---:|---:|---:|---:|---:|',

@@ -1,23 +1,27 @@
 // `npm run bench`: every scenario in one run, against the built service (node dist/server.js) on
-// 127.0.0.1, with the references and the peer measured in the same run so that their ratios hold
-// on a noisy machine. Writes bench/results/results.{json,md} and requests-per-second.svg.
+// 127.0.0.1, with the references and the peer measured in the same run. The machine may be
+// shared, and its load moves within seconds, so the scenarios are measured in rounds: each round
+// gives every scenario a slice of its time, in turn, and the figures add up the slices. A ratio
+// then compares two scenarios that saw the same load. Writes bench/results/results.{json,md} and
+// requests-per-second.svg.
 //
-// Settings (environment): BENCH_CONNECTIONS (50), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (3),
-// BENCH_LOGINS (pre-issued logins per callback scenario, 1000), BENCH_MEMORY_REQUESTS (200000),
-// BENCH_ONLY (comma-separated scenario ids, e.g. "bare,start"; results are then not written
-// unless BENCH_WRITE=1), BENCH_LOG_LEVEL (the service's LOG_LEVEL; default info, its default),
-// BENCH_PROFILE_DIR (the service writes a V8 CPU profile there for each scenario), BENCH_SERVER
-// (another build's server.js, to compare two versions of the service), BENCH_RATE (a fixed
-// request rate instead of as many as the service answers: CPU per request then moves less).
+// Settings (environment): BENCH_CONNECTIONS (50), BENCH_SECONDS (12 per scenario),
+// BENCH_ROUNDS (4), BENCH_WARMUP_SECONDS (3), BENCH_LOGINS (pre-issued logins per callback
+// scenario, 1000), BENCH_MEMORY_REQUESTS (200000), BENCH_ONLY (comma-separated scenario ids, e.g.
+// "bare,start"; results are then not written unless BENCH_WRITE=1), BENCH_LOG_LEVEL (the
+// service's LOG_LEVEL; default info, its default), BENCH_PROFILE_DIR (the service writes V8 CPU
+// profiles there), BENCH_SERVER (another build's server.js, to compare two versions), BENCH_RATE
+// (a fixed request rate instead of as many as the service answers: CPU per request moves less).
 
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, release, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type autocannon from 'autocannon'
-import type { FloorResult } from './crypto-floor.js'
-import { type LoadOptions, load } from './load.js'
+import type { FloorRun } from './crypto-floor.js'
+import { type LoadOptions, type LoadResult, load } from './load.js'
 import {
   type BenchProcess,
   cpuMicroseconds,
@@ -51,7 +55,8 @@ const numberSetting = (name: string, fallback: number): number => {
 }
 const settings = {
   connections: numberSetting('BENCH_CONNECTIONS', 50),
-  seconds: numberSetting('BENCH_SECONDS', 10),
+  seconds: numberSetting('BENCH_SECONDS', 12),
+  rounds: numberSetting('BENCH_ROUNDS', 4),
   warmUpSeconds: numberSetting('BENCH_WARMUP_SECONDS', 3),
   logins: numberSetting('BENCH_LOGINS', 1000),
   memoryRequests: numberSetting('BENCH_MEMORY_REQUESTS', 200_000),
@@ -68,14 +73,16 @@ const serviceClient = { id: 'mcp-registry', secret: randomBytes(24).toString('ba
 const peerClient = { id: 'express-peer', secret: randomBytes(24).toString('base64url') }
 /** Where the CLI login (`mcp-publisher`) would listen; the service only redirects to it. */
 const loopbackTarget = 'http://127.0.0.1:8976/callback'
+const startPath = `/v0/auth/oidc/start?redirect_uri=${encodeURIComponent(loopbackTarget)}&state=cli-state`
 
 const processes = new Set<BenchProcess>()
-async function stopAll(): Promise<void> {
-  await Promise.all([...processes].map((child) => child.stop()))
-}
 process.once('SIGINT', () => {
-  stopAll().finally(() => process.exit(130))
+  Promise.all([...processes].map((child) => child.stop())).finally(() => process.exit(130))
 })
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`)
+}
 
 function start(
   name: string,
@@ -83,63 +90,25 @@ function start(
   args: string[],
   options: SpawnOptions = {},
   nodeFlags: string[] = [],
-) {
+): BenchProcess {
   const child = spawnNode(name, [...nodeFlags, resolve(here, script), ...args], options)
   processes.add(child)
-  return {
-    child,
-    async stop() {
-      await child.stop()
-      processes.delete(child)
-    },
-  }
+  return child
 }
 
-function log(line: string): void {
-  process.stderr.write(`${line}\n`)
+async function stop(child: BenchProcess): Promise<void> {
+  await child.stop()
+  processes.delete(child)
 }
 
-function recorded(result: ScenarioResult): ScenarioResult {
-  log(
-    `  ${scenarioLabels[result.id]}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, peak RSS ${(result.peakRssBytes / 1e6).toFixed(1)} MB, ${Math.round(result.cpuMicrosecondsPerRequest)} µs CPU per request`,
-  )
-  scenarios.push(result)
-  return result
-}
-
-/**
- * Warm-up (discarded), then the measured run against `server`, whose CPU time during the run
- * is divided by the requests it answered: on a shared machine that figure moves much less than
- * requests per second do.
- */
-async function measure(
-  id: ScenarioId,
-  server: BenchProcess,
-  options: Omit<LoadOptions, 'duration' | 'amount'>,
-): Promise<ScenarioResult> {
-  await load({ ...options, duration: settings.warmUpSeconds })
-  const cpuBefore = cpuMicroseconds(server.pid)
-  const result = await load({ ...options, duration: settings.seconds })
-  const cpu = cpuMicroseconds(server.pid) - cpuBefore
-  return recorded({
-    id,
-    ...result,
-    peakRssBytes: peakRssBytes(server.pid),
-    cpuMicrosecondsPerRequest: cpu / result.requests,
-  })
-}
+const ports = async () => freePort()
+const stubPort = await ports()
+const issuer = `http://127.0.0.1:${stubPort}`
+const servicePorts = { start: await ports(), callback: await ports(), exchange: await ports() }
+const peerPorts = { start: await ports(), callback: await ports() }
+const base = (port: number) => `http://127.0.0.1:${port}`
 
 // --- the provider stub, shared by the service and the peer ---------------------------------------
-
-const [stubPort, servicePort, peerPort, barePort] = await Promise.all([
-  freePort(),
-  freePort(),
-  freePort(),
-  freePort(),
-])
-const issuer = `http://127.0.0.1:${stubPort}`
-const serviceBase = `http://127.0.0.1:${servicePort}`
-const peerBase = `http://127.0.0.1:${peerPort}`
 
 const stub = start(
   'provider stub',
@@ -147,50 +116,65 @@ const stub = start(
   [
     String(stubPort),
     JSON.stringify([
-      { ...serviceClient, redirectUris: [`${serviceBase}/v0/auth/oidc/callback`] },
-      { ...peerClient, redirectUris: [`${peerBase}/callback`] },
+      {
+        ...serviceClient,
+        redirectUris: Object.values(servicePorts).map(
+          (port) => `${base(port)}/v0/auth/oidc/callback`,
+        ),
+      },
+      {
+        ...peerClient,
+        redirectUris: Object.values(peerPorts).map((port) => `${base(port)}/callback`),
+      },
     ]),
   ],
   { readyLine: 'ready' },
 )
-await stub.child.ready
+await stub.ready
 
-const serviceEnv = {
-  MCP_REGISTRY_OIDC_ISSUER: issuer,
-  MCP_REGISTRY_OIDC_CLIENT_ID: serviceClient.id,
-  MCP_REGISTRY_OIDC_CLIENT_SECRET: serviceClient.secret,
-  MCP_REGISTRY_OIDC_PUBLIC_URL: serviceBase,
-  MCP_REGISTRY_OIDC_COOKIE_SECRET: randomBytes(32).toString('hex'),
-  MCP_REGISTRY_JWT_PRIVATE_KEY: randomBytes(32).toString('hex'),
-  MCP_REGISTRY_OIDC_ALLOW_HTTP_ISSUER: 'true',
-  MCP_REGISTRY_OIDC_EXTRA_CLAIMS: '[{"email_verified":true}]',
-  MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS: 'com.example/*',
-  MCP_REGISTRY_OIDC_EDIT_PERMISSIONS: 'com.example/*',
-  LOG_LEVEL: settings.logLevel,
-  HOST: '127.0.0.1',
-  PORT: String(servicePort),
-}
 const serviceNodeFlags = process.env.BENCH_PROFILE_DIR
   ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
   : []
+const signingKey = randomBytes(32).toString('hex')
+const cookieSecret = randomBytes(32).toString('hex')
 
-/** Starts the built service; returns it with the milliseconds from spawn to /healthz 200. */
-async function startService() {
-  const since = performance.now()
-  const service = start('service', serverScript, [], { env: serviceEnv }, serviceNodeFlags)
-  const startupMs = await waitFor200(`${serviceBase}/healthz`, since, service.child)
-  await waitFor200(`${serviceBase}/readyz`, since, service.child)
-  return { ...service, startupMs }
+function serviceEnv(port: number) {
+  return {
+    MCP_REGISTRY_OIDC_ISSUER: issuer,
+    MCP_REGISTRY_OIDC_CLIENT_ID: serviceClient.id,
+    MCP_REGISTRY_OIDC_CLIENT_SECRET: serviceClient.secret,
+    MCP_REGISTRY_OIDC_PUBLIC_URL: base(port),
+    MCP_REGISTRY_OIDC_COOKIE_SECRET: cookieSecret,
+    MCP_REGISTRY_JWT_PRIVATE_KEY: signingKey,
+    MCP_REGISTRY_OIDC_ALLOW_HTTP_ISSUER: 'true',
+    MCP_REGISTRY_OIDC_EXTRA_CLAIMS: '[{"email_verified":true}]',
+    MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS: 'com.example/*',
+    MCP_REGISTRY_OIDC_EDIT_PERMISSIONS: 'com.example/*',
+    LOG_LEVEL: settings.logLevel,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+  }
 }
 
-async function startPeer() {
+const startupSamplesMs: number[] = []
+
+/** Starts the built service; notes the milliseconds from spawn to /healthz 200. */
+async function startService(port: number): Promise<BenchProcess> {
+  const since = performance.now()
+  const service = start('service', serverScript, [], { env: serviceEnv(port) }, serviceNodeFlags)
+  startupSamplesMs.push(await waitFor200(`${base(port)}/healthz`, since, service))
+  await waitFor200(`${base(port)}/readyz`, since, service)
+  return service
+}
+
+async function startPeer(port: number): Promise<BenchProcess> {
   const peer = start('express-openid-connect', join('peer', 'server.js'), [
-    String(peerPort),
+    String(port),
     issuer,
     peerClient.id,
     peerClient.secret,
   ])
-  await waitFor200(`${peerBase}/healthz`, performance.now(), peer.child)
+  await waitFor200(`${base(port)}/healthz`, performance.now(), peer)
   return peer
 }
 
@@ -251,20 +235,106 @@ const callbackRequests = (logins: readonly PendingLogin[]) =>
   })
 
 /** One callback by hand before the load, so a run that measures refusals cannot pass unnoticed. */
-async function checkCallback(base: string, login: PendingLogin, expect: (r: Response) => boolean) {
-  const response = await fetch(base + login.path, {
+async function checkCallback(url: string, login: PendingLogin, expect: (r: Response) => boolean) {
+  const response = await fetch(url + login.path, {
     redirect: 'manual',
     headers: { cookie: login.cookie },
   })
   if (!expect(response)) {
-    throw new Error(
-      `${base}${login.path.split('?')[0]} answered ${response.status} ${await response.text()}`,
-    )
+    throw new Error(`${url}${login.path.split('?')[0]} answered ${response.status}`)
   }
 }
 
-const startPath = `/v0/auth/oidc/start?redirect_uri=${encodeURIComponent(loopbackTarget)}&state=cli-state`
-const scenarios: ScenarioResult[] = []
+/** One slice of a scenario: a number of seconds of load, and what the measured process did. */
+interface Slice extends LoadResult {
+  readonly cpuMicroseconds: number
+}
+
+interface Scenario {
+  readonly id: ScenarioId
+  readonly process: BenchProcess
+  run(seconds: number): Promise<LoadResult>
+}
+
+function httpScenario(
+  id: ScenarioId,
+  server: BenchProcess,
+  options: Omit<LoadOptions, 'duration' | 'amount' | 'connections'>,
+): Scenario {
+  const common = {
+    connections: settings.connections,
+    ...(process.env.BENCH_RATE ? { rate: numberSetting('BENCH_RATE', 1) } : {}),
+  }
+  return {
+    id,
+    process: server,
+    run: (seconds) => load({ ...common, ...options, duration: seconds }),
+  }
+}
+
+/** The crypto floor, driven over its stdin so its slices interleave with the others. */
+function floorScenario(floor: BenchProcess): Scenario {
+  const answers = createInterface({ input: floor.child.stdout as NodeJS.ReadableStream })
+  const pending: Array<(line: string) => void> = []
+  answers.on('line', (line) => {
+    if (line !== 'ready') pending.shift()?.(line)
+  })
+  return {
+    id: 'floor',
+    process: floor,
+    run: (seconds) =>
+      new Promise<LoadResult>((done) => {
+        pending.push((line) => {
+          const result = JSON.parse(line) as FloorRun
+          done(result)
+        })
+        floor.child.stdin?.write(`run ${seconds}\n`)
+      }),
+  }
+}
+
+async function measureInRounds(list: Scenario[]): Promise<ScenarioResult[]> {
+  const slices = new Map<ScenarioId, Slice[]>(list.map((scenario) => [scenario.id, []]))
+  for (const scenario of list) {
+    log(`  warm-up: ${scenarioLabels[scenario.id]}`)
+    await scenario.run(settings.warmUpSeconds)
+  }
+  const sliceSeconds = settings.seconds / settings.rounds
+  for (let round = 1; round <= settings.rounds; round++) {
+    log(`  round ${round} of ${settings.rounds}`)
+    for (const scenario of list) {
+      const before = cpuMicroseconds(scenario.process.pid)
+      const result = await scenario.run(sliceSeconds)
+      const cpu = cpuMicroseconds(scenario.process.pid) - before
+      slices.get(scenario.id)?.push({ ...result, cpuMicroseconds: cpu })
+    }
+  }
+  return list.map((scenario) => {
+    const parts = slices.get(scenario.id) ?? []
+    const requests = parts.reduce((sum, part) => sum + part.requests, 0)
+    const seconds = parts.reduce((sum, part) => sum + part.seconds, 0)
+    const cpu = parts.reduce((sum, part) => sum + part.cpuMicroseconds, 0)
+    const latencies = parts.flatMap((part) => part.latenciesMs).sort((a, b) => a - b)
+    const result: ScenarioResult = {
+      id: scenario.id,
+      requests,
+      seconds,
+      requestsPerSecond: requests / seconds,
+      // Whole milliseconds, as autocannon reports them.
+      latencyMs: {
+        p50: Math.round(percentile(latencies, 50)),
+        p99: Math.round(percentile(latencies, 99)),
+      },
+      peakRssBytes: peakRssBytes(scenario.process.pid),
+      cpuMicrosecondsPerRequest: cpu / requests,
+    }
+    log(
+      `  ${scenarioLabels[result.id]}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, peak RSS ${(result.peakRssBytes / 1e6).toFixed(1)} MB, ${Math.round(result.cpuMicrosecondsPerRequest)} µs CPU per request`,
+    )
+    return result
+  })
+}
+
 const machine = {
   cpu: cpus()[0]?.model ?? 'unknown',
   cores: cpus().length,
@@ -274,155 +344,126 @@ const machine = {
   loadAverageAtStart: loadavg(),
   loadAverageAtEnd: [] as number[],
 }
-const common = {
-  connections: settings.connections,
-  ...(process.env.BENCH_RATE ? { rate: numberSetting('BENCH_RATE', 1) } : {}),
-}
+let scenarios: ScenarioResult[] = []
 let memory: BenchResults['memory']
-const startupSamplesMs: number[] = []
 
 try {
+  log('starting the processes')
+  const list: Scenario[] = []
   if (wanted('bare')) {
-    log('bare Fastify route')
-    const bare = start('bare fastify', 'bare-fastify.js', [String(barePort)], {
-      readyLine: 'ready',
-    })
-    await bare.child.ready
-    await measure('bare', bare.child, {
-      ...common,
-      url: `http://127.0.0.1:${barePort}/`,
-      expectedStatus: 200,
-    })
-    await bare.stop()
+    const port = await ports()
+    const bare = start('bare fastify', 'bare-fastify.js', [String(port)], { readyLine: 'ready' })
+    await bare.ready
+    list.push(httpScenario('bare', bare, { url: `${base(port)}/`, expectedStatus: 200 }))
   }
-
   if (wanted('start')) {
-    log('service: start')
-    const service = await startService()
-    startupSamplesMs.push(service.startupMs)
-    await measure('start', service.child, {
-      ...common,
-      url: serviceBase + startPath,
-      expectedStatus: 302,
-    })
-    await service.stop()
+    const service = await startService(servicePorts.start)
+    list.push(
+      httpScenario('start', service, {
+        url: base(servicePorts.start) + startPath,
+        expectedStatus: 302,
+      }),
+    )
   }
-
   if (wanted('peer-start')) {
-    log('express-openid-connect: login')
-    const peer = await startPeer()
-    await measure('peer-start', peer.child, {
-      ...common,
-      url: `${peerBase}/login`,
-      expectedStatus: 302,
-    })
-    await peer.stop()
+    const peer = await startPeer(peerPorts.start)
+    list.push(
+      httpScenario('peer-start', peer, {
+        url: `${base(peerPorts.start)}/login`,
+        expectedStatus: 302,
+      }),
+    )
   }
-
   if (wanted('callback')) {
-    log('service: callback')
-    const service = await startService()
-    startupSamplesMs.push(service.startupMs)
+    const url = base(servicePorts.callback)
+    const service = await startService(servicePorts.callback)
     const logins = await preIssueLogins(
       (index) =>
-        `${serviceBase}/v0/auth/oidc/start?redirect_uri=${encodeURIComponent(loopbackTarget)}&state=cli-${index}`,
+        `${url}/v0/auth/oidc/start?redirect_uri=${encodeURIComponent(loopbackTarget)}&state=cli-${index}`,
     )
     await checkCallback(
-      serviceBase,
+      url,
       logins[0] as PendingLogin,
       (response) =>
         response.status === 302 &&
         new URL(response.headers.get('location') ?? 'x:').searchParams.has('registry_token'),
     )
-    await measure('callback', service.child, {
-      ...common,
-      url: serviceBase,
-      setupRequest: callbackRequests(logins),
-      expectedStatus: 302,
-    })
-    await service.stop()
+    list.push(
+      httpScenario('callback', service, {
+        url,
+        setupRequest: callbackRequests(logins),
+        expectedStatus: 302,
+      }),
+    )
   }
-
   if (wanted('peer-callback')) {
-    log('express-openid-connect: callback')
-    const peer = await startPeer()
-    const logins = await preIssueLogins(() => `${peerBase}/login`)
+    const url = base(peerPorts.callback)
+    const peer = await startPeer(peerPorts.callback)
+    const logins = await preIssueLogins(() => `${url}/login`)
     await checkCallback(
-      peerBase,
+      url,
       logins[0] as PendingLogin,
       (response) =>
         response.status === 302 &&
         response.headers.getSetCookie().some((cookie) => cookie.startsWith('appSession=')),
     )
-    await measure('peer-callback', peer.child, {
-      ...common,
-      url: peerBase,
-      setupRequest: callbackRequests(logins),
-      expectedStatus: 302,
-    })
-    await peer.stop()
-  }
-
-  if (wanted('floor')) {
-    log('crypto floor')
-    const floor = start(
-      'crypto floor',
-      'crypto-floor.js',
-      [settings.connections, settings.warmUpSeconds, settings.seconds].map(String),
-      { stdout: 'collect' },
+    list.push(
+      httpScenario('peer-callback', peer, {
+        url,
+        setupRequest: callbackRequests(logins),
+        expectedStatus: 302,
+      }),
     )
-    if ((await floor.child.exited) !== 0) throw new Error(`crypto floor: ${floor.child.stderr()}`)
-    await floor.stop()
-    const parsed = JSON.parse(floor.child.stdout()) as FloorResult
-    recorded({
-      id: 'floor',
-      requests: parsed.requests,
-      seconds: parsed.seconds,
-      requestsPerSecond: parsed.requests / parsed.seconds,
-      latencyMs: parsed.latenciesMs,
-      peakRssBytes: parsed.peakRssBytes,
-      cpuMicrosecondsPerRequest: parsed.cpuMicroseconds / parsed.requests,
-    })
   }
-
+  if (wanted('floor')) {
+    const floor = start('crypto floor', 'crypto-floor.js', [String(settings.connections)], {
+      readyLine: 'ready',
+      stdin: 'pipe',
+    })
+    await floor.ready
+    list.push(floorScenario(floor))
+  }
   if (wanted('exchange')) {
-    log('service: exchange')
-    const service = await startService()
-    startupSamplesMs.push(service.startupMs)
+    const service = await startService(servicePorts.exchange)
     const tokens = await Promise.all(
       Array.from({ length: 100 }, async () => {
         const response = await fetch(`${issuer}/bench/id-token?aud=${serviceClient.id}`)
         return JSON.stringify({ oidc_token: await response.text() })
       }),
     )
-    await measure('exchange', service.child, {
-      ...common,
-      url: `${serviceBase}/v0/auth/oidc`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: tokens[0] as string,
-      setupRequest: cycling(tokens, (request, body) => {
-        request.body = body
+    list.push(
+      httpScenario('exchange', service, {
+        url: `${base(servicePorts.exchange)}/v0/auth/oidc`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: tokens[0] as string,
+        setupRequest: cycling(tokens, (request, body) => {
+          request.body = body
+        }),
+        expectedStatus: 200,
       }),
-      expectedStatus: 200,
-    })
-    await service.stop()
+    )
   }
+  if (list.length > 0) {
+    log(`measuring ${list.length} scenarios in ${settings.rounds} rounds`)
+    scenarios = await measureInRounds(list)
+  }
+  await Promise.all(list.map((scenario) => stop(scenario.process)))
 
   if (wanted('memory')) {
     log(`memory: ${settings.memoryRequests} starts`)
-    const service = await startService()
-    startupSamplesMs.push(service.startupMs)
-    const url = serviceBase + startPath
-    await load({ ...common, url, amount: settings.memoryWarmUpRequests, expectedStatus: 302 })
+    const service = await startService(servicePorts.start)
+    const url = base(servicePorts.start) + startPath
+    const options = { url, connections: settings.connections, expectedStatus: 302 }
+    await load({ ...options, amount: settings.memoryWarmUpRequests })
     // RSS follows the garbage collector's sawtooth, so one reading can be off by the size of the
     // young generation either way: the run is read after each twentieth, and the first three
     // readings are compared with the last three.
     const chunk = Math.ceil(settings.memoryRequests / memorySamples)
     const samples: number[] = []
     for (let sent = 0; sent < settings.memoryRequests; sent += chunk) {
-      await load({ ...common, url, amount: chunk, expectedStatus: 302 })
-      samples.push(rssBytes(service.child.pid))
+      await load({ ...options, amount: chunk })
+      samples.push(rssBytes(service.pid))
     }
     const median3 = (values: number[]) =>
       percentile(
@@ -433,25 +474,23 @@ try {
       requests: settings.memoryRequests,
       warmRssBytes: median3(samples.slice(0, 3)),
       afterRssBytes: median3(samples.slice(-3)),
-      peakRssBytes: peakRssBytes(service.child.pid),
+      peakRssBytes: peakRssBytes(service.pid),
       samplesRssBytes: samples,
     }
     log(
       `  RSS ${samples.map((sample) => (sample / 1e6).toFixed(0)).join(' ')} MB (after each ${chunk} starts)`,
     )
-    await service.stop()
+    await stop(service)
   }
 
   if (wanted('startup')) {
     log('start-up')
     for (let sample = 0; sample < settings.startupSamples; sample++) {
-      const service = await startService()
-      startupSamplesMs.push(service.startupMs)
-      await service.stop()
+      await stop(await startService(servicePorts.start))
     }
   }
 } finally {
-  await stopAll()
+  await Promise.all([...processes].map((child) => stop(child)))
 }
 
 machine.loadAverageAtEnd = loadavg()
