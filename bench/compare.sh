@@ -22,7 +22,7 @@ for round in $(seq "$rounds"); do
   for side in before after; do
     server=$PWD/dist/server.js
     [ "$side" = before ] && server=$before/dist/server.js
-    if ! BENCH_SERVER=$server BENCH_ONLY=$scenarios node dist-bench/run.js >"$results.run" 2>&1; then
+    if ! BENCH_SERVER=$server BENCH_ONLY=$scenarios node build/bench/run.js >"$results.run" 2>&1; then
       echo "$side round $round failed:"; tail -5 "$results.run"
     fi
     grep 'µs CPU' "$results.run" | sed "s/^ */$side round $round: /" | tee -a "$results"

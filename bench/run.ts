@@ -44,7 +44,7 @@ import {
 import { percentile } from './stats.js'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
-const root = join(here, '..')
+const root = join(here, '..', '..')
 const serverScript = process.env.BENCH_SERVER ?? join(root, 'dist', 'server.js')
 const resultsDir = join(root, 'bench', 'results')
 
@@ -138,7 +138,7 @@ const serviceNodeFlags = process.env.BENCH_PROFILE_DIR
 const signingKey = randomBytes(32).toString('hex')
 const cookieSecret = randomBytes(32).toString('hex')
 
-function serviceEnv(port: number) {
+function serviceEnv(port: number, metricsPort: number) {
   return {
     MCP_REGISTRY_OIDC_ISSUER: issuer,
     MCP_REGISTRY_OIDC_CLIENT_ID: serviceClient.id,
@@ -150,9 +150,14 @@ function serviceEnv(port: number) {
     MCP_REGISTRY_OIDC_EXTRA_CLAIMS: '[{"email_verified":true}]',
     MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS: 'com.example/*',
     MCP_REGISTRY_OIDC_EDIT_PERMISSIONS: 'com.example/*',
+    // On, as by default, so its cost is measured, but never reached: all the load comes from one
+    // address, where a deployment's clients would each have their own budget.
+    MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: '1000000',
     LOG_LEVEL: settings.logLevel,
     HOST: '127.0.0.1',
     PORT: String(port),
+    // Metrics on, as by default, on a port of each service's own.
+    METRICS_PORT: String(metricsPort),
   }
 }
 
@@ -160,8 +165,15 @@ const startupSamplesMs: number[] = []
 
 /** Starts the built service; notes the milliseconds from spawn to /healthz 200. */
 async function startService(port: number): Promise<BenchProcess> {
+  const metricsPort = await ports()
   const since = performance.now()
-  const service = start('service', serverScript, [], { env: serviceEnv(port) }, serviceNodeFlags)
+  const service = start(
+    'service',
+    serverScript,
+    [],
+    { env: serviceEnv(port, metricsPort) },
+    serviceNodeFlags,
+  )
   startupSamplesMs.push(await waitFor200(`${base(port)}/healthz`, since, service))
   await waitFor200(`${base(port)}/readyz`, since, service)
   return service
