@@ -11,6 +11,8 @@ export interface KeyStore {
   /** Fetches the key set; rejects when the provider does not deliver one. */
   load(): Promise<void>
   readonly loaded: boolean
+  /** The current key set; a new object whenever a load replaced it. */
+  keySet(): JSONWebKeySet
   /** Makes sure a token's `kid` is known, fetching the set again if it is not and the cooldown allows. */
   ensureKid(kid: string | undefined): Promise<void>
   /**
@@ -40,6 +42,7 @@ function asKeySet(value: unknown): JSONWebKeySet {
 export function createKeyStore(options: KeyStoreOptions): KeyStore {
   const now = options.now ?? Date.now
   let knownKids = new Set<string>()
+  let current: JSONWebKeySet | undefined
   let localSet: ReturnType<typeof createLocalJWKSet> | undefined
   let refetchedAt = Number.NEGATIVE_INFINITY
   let inFlight: Promise<void> | undefined
@@ -50,6 +53,7 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
         const next = asKeySet(await options.fetchKeySet())
         const nextLocalSet = createLocalJWKSet(next)
         localSet = nextLocalSet
+        current = next
         knownKids = new Set(
           next.keys.map((key) => key.kid).filter((kid): kid is string => typeof kid === 'string'),
         )
@@ -96,6 +100,10 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
     load,
     get loaded() {
       return localSet !== undefined
+    },
+    keySet() {
+      if (!current) throw new Error('the provider keys are not loaded yet')
+      return current
     },
     ensureKid,
     getKey,

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { decodeProtectedHeader } from 'jose'
 import * as oidc from 'openid-client'
 import type { Config } from '../config.js'
 import { refreshDelay, retryDelay } from './backoff.js'
@@ -68,7 +69,8 @@ export interface ProviderConnection {
 interface Connected {
   readonly metadata: oidc.ServerMetadata
   /** Shared by every login: it keeps no per-login state. */
-  readonly flowConfiguration: oidc.Configuration
+  /** The configuration for the next login: see {@link flowConfiguration}. */
+  loginConfiguration(): oidc.Configuration
   /** The authorization URL with every parameter that is the same for all logins, ready for `&state=…`. */
   readonly authorizationUrlPrefix: string
   readonly keys: KeyStore
@@ -87,28 +89,42 @@ function clientAuthentication(config: Config, metadata: oidc.ServerMetadata): oi
   return oidc.ClientSecretPost(config.clientSecret)
 }
 
+type TokenAnswer =
+  | { fault: string; kid?: undefined }
+  | { fault?: undefined; kid: string | undefined }
+
 /**
  * Judges a token endpoint answer before openid-client does, so that a
- * provider fault (502) is told apart from a token that fails its checks (401).
+ * provider fault (502) is told apart from a token that fails its checks
+ * (401), and names the `kid` its ID token was signed with.
  */
-function tokenEndpointFault(response: BufferedResponse): string | undefined {
+function judgeTokenAnswer(response: BufferedResponse): TokenAnswer {
   let body: unknown
   try {
     body = JSON.parse(response.body.toString('utf8'))
   } catch {
-    return `the token endpoint answered ${response.status} without a JSON body`
+    return { fault: `the token endpoint answered ${response.status} without a JSON body` }
   }
   if (response.status !== 200) {
     const error = (body as { error?: unknown } | null)?.error
-    return `the token endpoint answered ${response.status}${typeof error === 'string' ? ` (${error.slice(0, 64)})` : ''}`
+    return {
+      fault: `the token endpoint answered ${response.status}${typeof error === 'string' ? ` (${error.slice(0, 64)})` : ''}`,
+    }
   }
   const answer = (body ?? {}) as Record<string, unknown>
-  if (typeof answer.id_token !== 'string') return 'the token endpoint answer has no id_token'
+  if (typeof answer.id_token !== 'string')
+    return { fault: 'the token endpoint answer has no id_token' }
   // openid-client requires both (RFC 6749 section 5.1); their absence is the provider's fault.
   if (typeof answer.access_token !== 'string' || typeof answer.token_type !== 'string') {
-    return 'the token endpoint answer has no access_token or token_type'
+    return { fault: 'the token endpoint answer has no access_token or token_type' }
   }
-  return undefined
+  try {
+    const { kid } = decodeProtectedHeader(answer.id_token)
+    return { kid: typeof kid === 'string' ? kid : undefined }
+  } catch {
+    // Not a JWT at all: openid-client refuses it as an invalid ID token.
+    return { kid: undefined }
+  }
 }
 
 export function connectProvider(
@@ -155,15 +171,21 @@ export function connectProvider(
   readiness.catch(() => {})
 
   /**
-   * The configuration every login shares. openid-client checks the
-   * authorization response and the ID token's claims; the ID token's
-   * signature is verified once, afterwards, by {@link verifyIdToken} with this
-   * service's key store (which learns new keys), so openid-client needs no
-   * keys of its own. Token endpoint answers that are provider faults are
-   * refused here as {@link OutboundRequestError}s, which `completeLogin` finds
-   * among the causes of openid-client's error.
+   * The openid-client configuration logins use while the key store holds one
+   * key set. openid-client checks the authorization response, the ID
+   * token's claims and, with `enableNonRepudiationChecks`, its signature;
+   * {@link verifyIdToken} then applies this service's own rules on top.
+   * openid-client's key lookups are answered from the key store, never from
+   * the network, and a token answer naming a `kid` the store does not know
+   * makes the store fetch the set again (within its cooldown) before
+   * openid-client looks for the key. openid-client keeps its keys per
+   * configuration and refetches a missing one only from a copy at least 60 s
+   * old, so each configuration starts from a copy dated 60 s back, and a new
+   * key set gets a new configuration. Token endpoint answers that are
+   * provider faults are refused as {@link OutboundRequestError}s, which
+   * `completeLogin` finds among the causes of openid-client's error.
    */
-  function flowConfiguration(metadata: oidc.ServerMetadata): oidc.Configuration {
+  function flowConfiguration(metadata: oidc.ServerMetadata, keys: KeyStore): oidc.Configuration {
     const configuration = new oidc.Configuration(
       metadata,
       config.clientId,
@@ -173,14 +195,22 @@ export function connectProvider(
     if (config.allowHttpIssuer) oidc.allowInsecureRequests(configuration)
     // No openid-client deadline: the outbound client's covers every request, headers and body.
     configuration.timeout = 0
+    const jwksUri = metadata.jwks_uri ? new URL(metadata.jwks_uri).href : undefined
     configuration[oidc.customFetch] = async (url, init) => {
+      if (url === jwksUri) return Response.json(keys.keySet())
       const response = await fetchToken(url, init)
       if (url === metadata.token_endpoint) {
-        const fault = tokenEndpointFault(response)
-        if (fault) throw new OutboundRequestError(fault)
+        const answer = judgeTokenAnswer(response)
+        if (answer.fault !== undefined) throw new OutboundRequestError(answer.fault)
+        await keys.ensureKid(answer.kid)
       }
       return toResponse(response)
     }
+    oidc.enableNonRepudiationChecks(configuration)
+    oidc.setJwksCache(configuration, {
+      jwks: keys.keySet(),
+      uat: Math.floor(Date.now() / 1000) - 60,
+    })
     return configuration
   }
 
@@ -229,13 +259,21 @@ export function connectProvider(
   }
 
   function connection(metadata: oidc.ServerMetadata, keys: KeyStore): Connected {
-    const configuration = flowConfiguration(metadata)
+    let keySet = keys.keySet()
+    let configuration = flowConfiguration(metadata, keys)
+    const loginConfiguration = () => {
+      if (keys.keySet() !== keySet) {
+        keySet = keys.keySet()
+        configuration = flowConfiguration(metadata, keys)
+      }
+      return configuration
+    }
     const authorizationUrlPrefix = oidc.buildAuthorizationUrl(configuration, {
       redirect_uri: config.callbackUrl,
       scope: config.scopes,
       code_challenge_method: 'S256',
     }).href
-    return { metadata, flowConfiguration: configuration, authorizationUrlPrefix, keys }
+    return { metadata, loginConfiguration, authorizationUrlPrefix, keys }
   }
 
   /**
@@ -309,11 +347,11 @@ export function connectProvider(
   }
 
   async function completeLogin(callbackQuery: string, checks: LoginChecks): Promise<IdTokenClaims> {
-    const { metadata, flowConfiguration, keys } = current()
+    const { metadata, loginConfiguration, keys } = current()
     let idToken: string | undefined
     try {
       const tokens = await oidc.authorizationCodeGrant(
-        flowConfiguration,
+        loginConfiguration(),
         new URL(`${config.callbackUrl}?${callbackQuery}`),
         {
           pkceCodeVerifier: checks.codeVerifier,
