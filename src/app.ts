@@ -109,8 +109,9 @@ export async function buildApp(
       await app.register(
         async (auth) => {
           if (rateLimit) auth.addHook('onRequest', rateLimit)
-          auth.addHook('onSend', async (_request, reply) => {
+          auth.addHook('onSend', (_request, reply, payload, done) => {
             reply.headers(pageSecurityHeaders)
+            done(null, payload)
           })
           if (!config.enabled) return auth.register(disabled)
           await auth.register(start)

@@ -97,7 +97,12 @@ t.test('a login and an exchange, each logged once with its outcome', async (t) =
     outcomeLines().find((line) => line.reqId === 'ci-job-42'),
     { event: 'exchange_completed', sub: 'alice', provider: provider.issuer },
   )
-  t.equal(outcomeLines().filter((line) => line.event === 'login_started').length, 2)
+  const started = outcomeLines().filter((line) => line.event === 'login_started')
+  t.equal(started.length, 2)
+  t.ok(
+    started.every((line) => line.level === 20),
+    'a started login is logged at debug: its outcome is the callback',
+  )
 })
 
 t.test('failures carry their error code and reason', async (t) => {
