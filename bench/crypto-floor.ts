@@ -7,60 +7,30 @@
 // on stdin with one JSON line, a FloorRun, so the runner can interleave it with the HTTP scenarios.
 
 import { createInterface } from 'node:readline'
-import { CompactSign, generateKeyPair, jwtVerify, SignJWT } from 'jose'
-import { clockToleranceSeconds, idTokenAlgorithms } from '../src/oidc/id-token.js'
+import { generateKeyPair, SignJWT } from 'jose'
+import { createExchangeWork } from './exchange-work.js'
 
 const inFlight = Number(process.argv[2])
 
-const issuer = 'http://127.0.0.1/floor'
-const audience = 'bench-client'
+const expected = { issuer: 'http://127.0.0.1/floor', audience: 'bench-client' }
 
 const rsa = await generateKeyPair('RS256', { modulusLength: 2048 })
 const idTokens = await Promise.all(
   Array.from({ length: 100 }, (_, index) =>
     new SignJWT({ email: `user${index}@example.com`, email_verified: true })
       .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
-      .setIssuer(issuer)
+      .setIssuer(expected.issuer)
       .setSubject(`user${index}`)
-      .setAudience(audience)
+      .setAudience(expected.audience)
       .setIssuedAt()
       .setExpirationTime('1h')
       .sign(rsa.privateKey),
   ),
 )
-
-// The registry key, imported the way the service imports MCP_REGISTRY_JWT_PRIVATE_KEY.
-const pkcs8 = Buffer.concat([
-  Buffer.from('302e020100300506032b657004220420', 'hex'),
-  Buffer.alloc(32, 7),
-])
-const signingKey = await crypto.subtle.importKey('pkcs8', pkcs8, { name: 'Ed25519' }, false, [
-  'sign',
-])
-const protectedHeader = { alg: 'EdDSA', typ: 'JWT', kid: 'floor' }
-const utf8 = new TextEncoder()
+const exchange = await createExchangeWork(rsa.publicKey, expected)
 
 async function exchangeOnce(index: number): Promise<void> {
-  const { payload } = await jwtVerify(idTokens[index % idTokens.length] as string, rsa.publicKey, {
-    algorithms: [...idTokenAlgorithms],
-    issuer,
-    audience,
-    clockTolerance: clockToleranceSeconds,
-    requiredClaims: ['sub', 'iat', 'exp', 'aud'],
-  })
-  const now = Math.floor(Date.now() / 1000)
-  const claims = {
-    iss: 'mcp-registry',
-    exp: now + 300,
-    nbf: now - 5,
-    iat: now,
-    auth_method: 'oidc',
-    auth_method_sub: payload.sub,
-    permissions: [{ action: 'publish', resource: 'com.example/*' }],
-  }
-  await new CompactSign(utf8.encode(JSON.stringify(claims)))
-    .setProtectedHeader(protectedHeader)
-    .sign(signingKey)
+  await exchange(idTokens[index % idTokens.length] as string)
 }
 
 async function run(durationSeconds: number): Promise<number[]> {

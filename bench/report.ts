@@ -6,6 +6,8 @@ export type ScenarioId =
   | 'exchange'
   | 'peer-start'
   | 'peer-callback'
+  | 'ceiling-start'
+  | 'ceiling-exchange'
 
 export const scenarioLabels: Record<ScenarioId, string> = {
   bare: 'reference: bare Fastify route',
@@ -15,15 +17,19 @@ export const scenarioLabels: Record<ScenarioId, string> = {
   exchange: 'POST /v0/auth/oidc',
   'peer-start': 'peer: express-openid-connect GET /login',
   'peer-callback': 'peer: express-openid-connect GET /callback',
+  'ceiling-start': "ceiling: Fastify doing only /start's work",
+  'ceiling-exchange': "ceiling: Fastify doing only the exchange's work",
 }
 
 const order: ScenarioId[] = [
   'bare',
+  'ceiling-start',
   'start',
   'peer-start',
   'callback',
   'peer-callback',
   'floor',
+  'ceiling-exchange',
   'exchange',
 ]
 
@@ -81,27 +87,40 @@ export interface BenchResults {
     readonly maxMs: number
   }
   targets?: Target[]
+  ceilings?: Ceiling[]
+}
+
+/** A ratio that is not a target but says where a target's gap comes from. */
+export interface Ceiling {
+  readonly name: string
+  readonly measured: string
 }
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1)
 const percent = (ratio: number) => `${Math.round(ratio * 100)} %`
 const round = (value: number) => Math.round(value).toLocaleString('en-US')
 
+/** `a`'s requests per second over `b`'s, when this run measured both. */
+function ratioOf(results: BenchResults, a: ScenarioId, b: ScenarioId) {
+  const x = results.scenarios.find((scenario) => scenario.id === a)
+  const y = results.scenarios.find((scenario) => scenario.id === b)
+  if (!x || !y) return undefined
+  const value = x.requestsPerSecond / y.requestsPerSecond
+  return {
+    value,
+    measured: `${percent(value)} (${round(x.requestsPerSecond)} / ${round(y.requestsPerSecond)} req/s)`,
+  }
+}
+
 /** The issue's targets, for the scenarios this run measured. */
 export function evaluateTargets(results: BenchResults): Target[] {
   const byId = new Map(results.scenarios.map((scenario) => [scenario.id, scenario]))
   const targets: Target[] = []
   const ratio = (name: string, a: ScenarioId, b: ScenarioId, minimum: number, wanted: string) => {
-    const x = byId.get(a)
-    const y = byId.get(b)
-    if (!x || !y) return
-    const value = x.requestsPerSecond / y.requestsPerSecond
-    targets.push({
-      name,
-      wanted,
-      measured: `${percent(value)} (${round(x.requestsPerSecond)} / ${round(y.requestsPerSecond)} req/s)`,
-      met: minimum === 1 ? value > 1 : value >= minimum,
-    })
+    const measured = ratioOf(results, a, b)
+    if (!measured) return
+    const met = minimum === 1 ? measured.value > 1 : measured.value >= minimum
+    targets.push({ name, wanted, measured: measured.measured, met })
   }
   ratio('/start vs bare Fastify', 'start', 'bare', 0.6, '≥ 60 %')
   ratio('exchange vs crypto floor', 'exchange', 'floor', 0.7, '≥ 70 %')
@@ -137,6 +156,20 @@ export function evaluateTargets(results: BenchResults): Target[] {
   return targets
 }
 
+/** Where the ratio targets' gaps come from: the work itself, or what the service adds to it. */
+export function evaluateCeilings(results: BenchResults): Ceiling[] {
+  const pairs: Array<[string, ScenarioId, ScenarioId]> = [
+    ["/start's ceiling vs bare Fastify", 'ceiling-start', 'bare'],
+    ['/start vs its ceiling', 'start', 'ceiling-start'],
+    ["exchange's ceiling vs crypto floor", 'ceiling-exchange', 'floor'],
+    ['exchange vs its ceiling', 'exchange', 'ceiling-exchange'],
+  ]
+  return pairs.flatMap(([name, a, b]) => {
+    const measured = ratioOf(results, a, b)
+    return measured ? [{ name, measured: measured.measured }] : []
+  })
+}
+
 function sorted(results: BenchResults): ScenarioResult[] {
   return [...results.scenarios].sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id))
 }
@@ -164,6 +197,14 @@ export function markdownReport(results: BenchResults): string {
       ),
     )
   }
+  if (results.ceilings && results.ceilings.length > 0) {
+    lines.push(
+      '',
+      '| where the gap comes from | measured |',
+      '|---|---|',
+      ...results.ceilings.map((ceiling) => `| ${ceiling.name} | ${ceiling.measured} |`),
+    )
+  }
   return lines.join('\n')
 }
 
@@ -177,7 +218,11 @@ const colours: Record<'reference' | 'service' | 'peer', string> = {
 }
 
 const kindOf = (id: ScenarioId) =>
-  id === 'bare' || id === 'floor' ? 'reference' : id.startsWith('peer-') ? 'peer' : 'service'
+  id === 'bare' || id === 'floor' || id.startsWith('ceiling-')
+    ? 'reference'
+    : id.startsWith('peer-')
+      ? 'peer'
+      : 'service'
 
 /** A horizontal bar chart of requests per second, one bar per scenario. */
 export function svgChart(results: BenchResults): string {

@@ -34,6 +34,7 @@ import {
 } from './processes.js'
 import {
   type BenchResults,
+  evaluateCeilings,
   evaluateTargets,
   markdownReport,
   type ScenarioId,
@@ -347,6 +348,48 @@ async function measureInRounds(list: Scenario[]): Promise<ScenarioResult[]> {
   })
 }
 
+/** 100 ID tokens from the stub, as a CI job would bring them, for both exchange scenarios. */
+let exchangeBodies: Promise<string[]> | undefined
+const fetchExchangeBodies = () =>
+  Promise.all(
+    Array.from({ length: 100 }, async () => {
+      const response = await fetch(`${issuer}/bench/id-token?aud=${serviceClient.id}`)
+      return JSON.stringify({ oidc_token: await response.text() })
+    }),
+  )
+
+async function exchangeScenario(id: ScenarioId, server: BenchProcess, port: number) {
+  exchangeBodies ??= fetchExchangeBodies()
+  const bodies = await exchangeBodies
+  return httpScenario(id, server, {
+    url: `${base(port)}/v0/auth/oidc`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: bodies[0] as string,
+    setupRequest: cycling(bodies, (request, body) => {
+      request.body = body
+    }),
+    expectedStatus: 200,
+  })
+}
+
+/** One ceiling process serves both ceiling scenarios. */
+const ceilingPort = await ports()
+let ceilingProcess: Promise<BenchProcess> | undefined
+function ceiling(): Promise<BenchProcess> {
+  ceilingProcess ??= (async () => {
+    const child = start(
+      'ceiling',
+      'ceiling.js',
+      [String(ceilingPort), issuer, serviceClient.id, base(ceilingPort)],
+      { readyLine: 'ready' },
+    )
+    await child.ready
+    return child
+  })()
+  return ceilingProcess
+}
+
 const machine = {
   cpu: cpus()[0]?.model ?? 'unknown',
   cores: cpus().length,
@@ -367,6 +410,14 @@ try {
     const bare = start('bare fastify', 'bare-fastify.js', [String(port)], { readyLine: 'ready' })
     await bare.ready
     list.push(httpScenario('bare', bare, { url: `${base(port)}/`, expectedStatus: 200 }))
+  }
+  if (wanted('ceiling-start')) {
+    list.push(
+      httpScenario('ceiling-start', await ceiling(), {
+        url: base(ceilingPort) + startPath,
+        expectedStatus: 302,
+      }),
+    )
   }
   if (wanted('start')) {
     const service = await startService(servicePorts.start)
@@ -435,26 +486,12 @@ try {
     await floor.ready
     list.push(floorScenario(floor))
   }
+  if (wanted('ceiling-exchange')) {
+    list.push(await exchangeScenario('ceiling-exchange', await ceiling(), ceilingPort))
+  }
   if (wanted('exchange')) {
     const service = await startService(servicePorts.exchange)
-    const tokens = await Promise.all(
-      Array.from({ length: 100 }, async () => {
-        const response = await fetch(`${issuer}/bench/id-token?aud=${serviceClient.id}`)
-        return JSON.stringify({ oidc_token: await response.text() })
-      }),
-    )
-    list.push(
-      httpScenario('exchange', service, {
-        url: `${base(servicePorts.exchange)}/v0/auth/oidc`,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: tokens[0] as string,
-        setupRequest: cycling(tokens, (request, body) => {
-          request.body = body
-        }),
-        expectedStatus: 200,
-      }),
-    )
+    list.push(await exchangeScenario('exchange', service, servicePorts.exchange))
   }
   if (list.length > 0) {
     log(`measuring ${list.length} scenarios in ${settings.rounds} rounds`)
@@ -524,6 +561,7 @@ const results: BenchResults = {
     : {}),
 }
 results.targets = evaluateTargets(results)
+results.ceilings = evaluateCeilings(results)
 
 const report = markdownReport(results)
 process.stdout.write(`${report}\n`)

@@ -15,30 +15,7 @@ import { ProviderUnavailableError, TokenExchangeError } from '../../oidc/provide
 import { withTokenParameters } from '../../oidc/redirect-target.js'
 import { acceptsOnlyJson, sendHtml } from '../../pages/respond.js'
 import { renderTokenPage } from '../../pages/token-page.js'
-import { singleOrRepeated } from './query-schema.js'
-
-interface CallbackQuery {
-  code?: string
-  state?: string | string[]
-  iss?: string
-  error?: string
-  error_description?: string
-}
-
-const schema = {
-  querystring: {
-    type: 'object',
-    // Providers add their own parameters (session_state, scope, authuser…); openid-client judges them.
-    properties: {
-      code: { type: 'string', maxLength: 4096 },
-      // Several states match no login: refused as state_mismatch by takeFlow.
-      state: singleOrRepeated,
-      iss: { type: 'string', maxLength: 2048 },
-      error: { type: 'string', maxLength: 256 },
-      error_description: { type: 'string', maxLength: 1024 },
-    },
-  },
-} as const
+import { type CallbackQuery, callbackSchema } from './schemas.js'
 
 /**
  * Finds this login's flow cookie and checks it, before anything is sent to
@@ -103,7 +80,7 @@ const callback: FastifyPluginAsync = async (app) => {
 
   app.get<{ Querystring: CallbackQuery }>(
     '/auth/oidc/callback',
-    { schema, config: { authStep: 'callback' } },
+    { schema: callbackSchema, config: { authStep: 'callback' } },
     async (request, reply) => {
       const query = request.query
       // Error answers need a flow of this browser too: otherwise anyone could

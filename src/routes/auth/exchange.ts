@@ -2,28 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import { AuthError } from '../../errors.js'
 import { IdTokenInvalidError } from '../../oidc/id-token.js'
 import { ProviderUnavailableError } from '../../oidc/provider.js'
-
-interface ExchangeBody {
-  oidc_token: string
-}
-
-const maxBodyBytes = 16 * 1024
-
-const schema = {
-  body: {
-    type: 'object',
-    required: ['oidc_token'],
-    additionalProperties: false,
-    properties: { oidc_token: { type: 'string', minLength: 1, maxLength: maxBodyBytes } },
-  },
-  response: {
-    200: {
-      type: 'object',
-      required: ['registry_token', 'expires_at'],
-      properties: { registry_token: { type: 'string' }, expires_at: { type: 'integer' } },
-    },
-  },
-} as const
+import { type ExchangeBody, exchangeBodyLimit, exchangeSchema } from './schemas.js'
 
 /** `POST …/auth/oidc`: the registry's own exchange of an ID token the caller already holds (CI jobs). */
 const exchange: FastifyPluginAsync = async (app) => {
@@ -31,7 +10,7 @@ const exchange: FastifyPluginAsync = async (app) => {
 
   app.post<{ Body: ExchangeBody }>(
     '/auth/oidc',
-    { schema, bodyLimit: maxBodyBytes, config: { authStep: 'exchange' } },
+    { schema: exchangeSchema, bodyLimit: exchangeBodyLimit, config: { authStep: 'exchange' } },
     async (request) => {
       const claims = await provider
         .verifyIdToken(request.body.oidc_token)

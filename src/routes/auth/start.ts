@@ -12,19 +12,7 @@ import {
 } from '../../oidc/flow-cookie.js'
 import { createLoginSecretsSource } from '../../oidc/login-secrets.js'
 import { checkRedirectTarget, type RedirectTarget } from '../../oidc/redirect-target.js'
-import { singleOrRepeated } from './query-schema.js'
-
-interface StartQuery {
-  redirect_uri?: string | string[]
-  state?: string | string[]
-}
-
-const schema = {
-  querystring: {
-    type: 'object',
-    properties: { redirect_uri: singleOrRepeated, state: singleOrRepeated },
-  },
-} as const
+import { type StartQuery, startSchema } from './schemas.js'
 
 /** RFC 6749 appendix A.5: a state is VSCHARs; 512 keeps the flow cookie under 4 KiB. */
 const CALLER_STATE = /^[\x20-\x7e]{0,512}$/
@@ -83,7 +71,7 @@ const start: FastifyPluginAsync = async (app) => {
   const { config, provider } = app
   const newLoginSecrets = createLoginSecretsSource()
 
-  const options = { schema, config: { authStep: 'start' } } as const
+  const options = { schema: startSchema, config: { authStep: 'start' } } as const
   app.get<{ Querystring: StartQuery }>('/auth/oidc/start', options, async (request, reply) => {
     const target = redirectTarget(request.query.redirect_uri, config)
     const flowCallerState = callerState(request.query.state)
