@@ -153,9 +153,12 @@ export function createOutboundClient(limits: OutboundLimits): OutboundClient {
         response.on('error', (error) =>
           fail(new OutboundRequestError(`response failed: ${error.message}`, { cause: error })),
         )
-        response.on('close', () =>
-          fail(new OutboundRequestError('the connection closed before the answer was complete')),
-        )
+        // 'close' follows every answer, complete or not: an error (and its stack) only when it was not.
+        response.on('close', () => {
+          if (!settled) {
+            fail(new OutboundRequestError('the connection closed before the answer was complete'))
+          }
+        })
         response.on('end', () => {
           if (settled) return
           settled = true
