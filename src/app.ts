@@ -90,6 +90,9 @@ export async function buildApp(
     })
     app.decorate('metrics', metrics)
     app.decorate('provider', connectProvider(config, app.log, metrics.provider))
+    // The provider is reached once the port is open: /healthz answers from the first moment,
+    // and /readyz tells when the metadata and keys are loaded.
+    app.addHook('onListen', async () => app.provider.start())
     app.addHook('onClose', async () => app.provider.close())
 
     await app.register(observability)

@@ -3,10 +3,12 @@
 // metadata and keys when it goes away later, and bounds every request it makes to it.
 
 import { createServer, type Socket } from 'node:net'
+import { setTimeout as delay } from 'node:timers/promises'
 import t from 'tap'
+import { buildApp } from '../src/app.js'
 import { loginUntilCallback } from './helpers/login.js'
 import { sampleValue } from './helpers/metrics.js'
-import { callbackUrlFor, type RunningService, startService } from './helpers/service.js'
+import { callbackUrlFor, type RunningService, startService, testEnv } from './helpers/service.js'
 import { freePort, startTestProvider, type TestProvider } from './helpers/test-provider.js'
 import { statusOf, waitFor } from './helpers/wait.js'
 
@@ -174,6 +176,28 @@ t.test('an unknown kid fetches the keys again at most once per cooldown', async 
   t.equal(later.status, 401)
   t.equal(await jwksRequests(), 2, 'within the cooldown: none')
   t.equal((await exchange(service, await provider.obtainIdToken())).status, 200, 'known kid: fine')
+})
+
+t.test('the provider is first contacted once the port is open', async (t) => {
+  // A "provider" that only counts the connections made to it.
+  let connections = 0
+  const counting = createServer((socket) => {
+    connections++
+    socket.destroy()
+  })
+  await new Promise<void>((resolve) => counting.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise((resolve) => counting.close(resolve)))
+  const issuer = `http://127.0.0.1:${(counting.address() as { port: number }).port}`
+  const port = await freePort()
+  const app = await buildApp(testEnv({ ...provider, issuer }, port))
+  t.teardown(() => app.close())
+  await app.ready()
+  // Ample time for a connection opened while the app was built (or readied) to arrive.
+  await delay(300)
+  t.equal(connections, 0, 'nothing reaches the provider before the service listens')
+  await app.listen({ port, host: '127.0.0.1' })
+  await waitFor('discovery', () => (connections > 0 ? true : undefined))
+  t.pass('discovery starts once it listens')
 })
 
 t.test('every request to the provider has a deadline', async (t) => {

@@ -47,9 +47,15 @@ export interface ProviderObserver {
 const ignoreObservations: ProviderObserver = { request() {}, refresh() {} }
 
 export interface ProviderConnection {
+  /**
+   * Starts loading metadata and keys, retrying with backoff until they are
+   * loaded, then refreshing them. Nothing reaches the provider before this
+   * call; later calls do nothing.
+   */
+  start(): void
   /** True once metadata and keys were loaded; stays true while they are kept through later outages. */
   readonly ready: boolean
-  /** Resolves once metadata and keys are loaded; the connection retries with backoff until then. */
+  /** Resolves once metadata and keys are loaded (after {@link start}). */
   whenReady(): Promise<void>
   /** The provider's authorization endpoint with this login's parameters. */
   authorizationUrl(parameters: { state: string; nonce: string; codeChallenge: string }): string
@@ -161,6 +167,7 @@ export function connectProvider(
   const fetchToken = observedFetch('token')
 
   let connected: Connected | undefined
+  let started = false
   let closed = false
   let timer: NodeJS.Timeout | undefined
   let settleReadiness: { resolve(): void; reject(error: Error): void } | undefined
@@ -338,7 +345,6 @@ export function connectProvider(
       },
     )
   }
-  attempt(0)
 
   function current(): Connected {
     if (!connected)
@@ -375,6 +381,11 @@ export function connectProvider(
   }
 
   return {
+    start() {
+      if (started || closed) return
+      started = true
+      attempt(0)
+    },
     get ready() {
       return connected !== undefined
     },
