@@ -14,7 +14,7 @@ before=$(mktemp -d)
 trap 'rm -rf "$before"' EXIT
 git archive "$ref" | tar -x -C "$before"
 ln -s "$PWD/node_modules" "$before/node_modules"
-(cd "$before" && npx tsc -p tsconfig.build.json)
+(cd "$before" && npm run build --silent)
 npm run build --silent
 npx tsc -p tsconfig.bench.json
 results=$(mktemp)

@@ -201,7 +201,7 @@ t.test('trusted proxies: addresses, CIDR ranges and proxy-addr names', async (t)
 })
 
 t.test('the process exits 1 with one line on stderr', async (t) => {
-  const server = fileURLToPath(new URL('../src/server.ts', import.meta.url))
+  const server = fileURLToPath(new URL('../src/main.ts', import.meta.url))
   const child = spawn(process.execPath, [...process.execArgv, server], {
     // process.env carries the TypeScript loader's settings (transpile only).
     env: { ...process.env, ...validEnv, MCP_REGISTRY_JWT_PRIVATE_KEY: 'abc123' },

@@ -1,4 +1,4 @@
-// Graceful shutdown of the real process (src/server.ts): on SIGTERM or SIGINT it stops
+// Graceful shutdown of the real process (src/main.ts): on SIGTERM or SIGINT it stops
 // accepting connections, finishes the requests in flight and exits 0; a request that cannot
 // finish does not hold the process past its grace period.
 

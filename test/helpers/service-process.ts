@@ -3,11 +3,11 @@ import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { statusOf, waitFor } from './wait.js'
 
-const serverPath = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
+const serverPath = fileURLToPath(new URL('../../src/main.ts', import.meta.url))
 /** The test runner's loaders minus its process and mock tracking, which only slow a server's start. */
 const loaderArgs = process.execArgv.filter((arg) => !/@tapjs\/(processinfo|mock)\b/.test(arg))
 
-/** The service as its own process (src/server.ts), the way it runs in production. */
+/** The service as its own process (src/main.ts, what dist/server.js runs in production). */
 export interface ServiceProcess {
   readonly baseUrl: string
   readonly pid: number
