@@ -40,6 +40,10 @@ const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
  * Types, defaults and required-ness only. Everything that needs more than a
  * JSON schema to judge (URLs, the key, the claims JSON) is checked in
  * {@link parseConfig}, so every message can name the variable and the fix.
+ * Every variable arrives as a string (see {@link RawEnv} for what each one
+ * becomes), so only those read as another type declare one: each
+ * `type: 'string'` would add Ajv code compiled at every start-up (a third of
+ * this schema's compilation).
  */
 export const envSchema = {
   type: 'object',
@@ -51,33 +55,33 @@ export const envSchema = {
     'MCP_REGISTRY_JWT_PRIVATE_KEY',
   ],
   properties: {
-    MCP_REGISTRY_OIDC_ISSUER: { type: 'string' },
-    MCP_REGISTRY_OIDC_CLIENT_ID: { type: 'string' },
-    MCP_REGISTRY_OIDC_CLIENT_SECRET: { type: 'string' },
-    MCP_REGISTRY_OIDC_PUBLIC_URL: { type: 'string' },
-    MCP_REGISTRY_OIDC_COOKIE_SECRET: { type: 'string' },
-    MCP_REGISTRY_JWT_PRIVATE_KEY: { type: 'string' },
+    MCP_REGISTRY_OIDC_ISSUER: {},
+    MCP_REGISTRY_OIDC_CLIENT_ID: {},
+    MCP_REGISTRY_OIDC_CLIENT_SECRET: {},
+    MCP_REGISTRY_OIDC_PUBLIC_URL: {},
+    MCP_REGISTRY_OIDC_COOKIE_SECRET: {},
+    MCP_REGISTRY_JWT_PRIVATE_KEY: {},
     MCP_REGISTRY_OIDC_ENABLED: { type: 'boolean', default: true },
-    MCP_REGISTRY_OIDC_AUDIENCE: { type: 'string' },
-    MCP_REGISTRY_OIDC_SCOPES: { type: 'string', default: 'openid email profile' },
-    MCP_REGISTRY_OIDC_EXTRA_CLAIMS: { type: 'string' },
-    MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS: { type: 'string' },
-    MCP_REGISTRY_OIDC_EDIT_PERMISSIONS: { type: 'string' },
-    MCP_REGISTRY_OIDC_PUBLISH_PERISSIONS: { type: 'string' },
-    MCP_REGISTRY_OIDC_EDIT_PERISSIONS: { type: 'string' },
-    MCP_REGISTRY_BLOCKED_NAMESPACES: { type: 'string' },
-    MCP_REGISTRY_OIDC_REDIRECT_ALLOWLIST: { type: 'string' },
+    MCP_REGISTRY_OIDC_AUDIENCE: {},
+    MCP_REGISTRY_OIDC_SCOPES: { default: 'openid email profile' },
+    MCP_REGISTRY_OIDC_EXTRA_CLAIMS: {},
+    MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS: {},
+    MCP_REGISTRY_OIDC_EDIT_PERMISSIONS: {},
+    MCP_REGISTRY_OIDC_PUBLISH_PERISSIONS: {},
+    MCP_REGISTRY_OIDC_EDIT_PERISSIONS: {},
+    MCP_REGISTRY_BLOCKED_NAMESPACES: {},
+    MCP_REGISTRY_OIDC_REDIRECT_ALLOWLIST: {},
     MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS: { type: 'integer', default: 300 },
     MCP_REGISTRY_OIDC_ALLOW_HTTP_ISSUER: { type: 'boolean', default: false },
     MCP_REGISTRY_OIDC_PROVIDER_TIMEOUT_MS: { type: 'integer', default: 5000 },
     MCP_REGISTRY_OIDC_JWKS_REFETCH_COOLDOWN_MS: { type: 'integer', default: 30_000 },
     MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: { type: 'integer', default: 120 },
     MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS: { type: 'integer', default: 60 },
-    MCP_REGISTRY_OIDC_TRUST_PROXY: { type: 'string' },
+    MCP_REGISTRY_OIDC_TRUST_PROXY: {},
     MCP_REGISTRY_OIDC_PROVIDER_REFRESH_SECONDS: { type: 'integer', default: 600 },
     PORT: { type: 'integer', default: 8080 },
-    HOST: { type: 'string', default: '0.0.0.0' },
-    LOG_LEVEL: { type: 'string', default: 'info' },
+    HOST: { default: '0.0.0.0' },
+    LOG_LEVEL: { default: 'info' },
     METRICS_PORT: { type: 'integer', default: 9464 },
   },
 } as const
