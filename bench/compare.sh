@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Compares the service at a git ref ("before") with the working tree ("after"), alternating
 # before/after runs of the chosen scenarios so that both see the same machine load, and prints
-# each run's figures and the median CPU time per request of each side.
+# each run's figures and the median CPU time per request of each side; with the "startup"
+# scenario, also each run's median time from spawn to the first /healthz 200, and their median.
 #
 # Usage: bench/compare.sh <git ref> [scenarios, default start,callback,exchange] [rounds, default 3]
 # The usual BENCH_* settings apply (e.g. BENCH_SECONDS=5).
@@ -25,12 +26,14 @@ for round in $(seq "$rounds"); do
     if ! BENCH_SERVER=$server BENCH_ONLY=$scenarios node build/bench/run.js >"$results.run" 2>&1; then
       echo "$side round $round failed:"; tail -5 "$results.run"
     fi
-    grep 'µs CPU' "$results.run" | sed "s/^ */$side round $round: /" | tee -a "$results"
+    { grep 'µs CPU' "$results.run" || true; } | sed "s/^ */$side round $round: /" | tee -a "$results"
+    { grep 'process start to /healthz' "$results.run" || true; } |
+      sed -E "s/.*\| ([0-9]+) ms \(max.*/$side round $round: start-up median \1 ms/" | tee -a "$results"
   done
 done
-echo "medians (req/s, CPU per request):"
+echo "medians (req/s, CPU per request; start-up):"
 for side in before after; do
-  grep "^$side" "$results" |
+  { grep "^$side round [0-9]*: .*µs CPU" "$results" || true; } |
     sed -E 's/^[a-z]+ round [0-9]+: (.*): ([0-9]+) req\/s.* ([0-9]+) µs CPU.*/\1\t\2\t\3/' |
     awk -F'\t' -v side="$side" '
       { rps[$1] = rps[$1] " " $2; cpu[$1] = cpu[$1] " " $3 }
@@ -40,5 +43,8 @@ for side in before after; do
         return v[int((n + 1) / 2)]
       }
       END { for (name in rps) printf "  %-6s %s: %s req/s, %s µs CPU per request\n", side, name, median(rps[name]), median(cpu[name]) }'
+  { grep "^$side round [0-9]*: start-up" "$results" || true; } | sed -E 's/.* ([0-9]+) ms$/\1/' |
+    sort -n | awk -v side="$side" '{ v[NR] = $1 }
+      END { if (NR) printf "  %-6s start-up: %s ms (median of the runs)\n", side, v[int((NR + 1) / 2)] }'
 done
 rm -f "$results" "$results.run"
