@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
+
+export { freePort } from '../src/free-port.js'
 
 /** A child process of the benchmark. Its stderr is kept for failure messages. */
 export interface BenchProcess {
@@ -26,17 +27,6 @@ export interface SpawnOptions {
   readonly stdout?: 'collect' | 'discard'
   /** A pipe to send commands on; closed (no input) by default. */
   readonly stdin?: 'pipe'
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 export function spawnNode(name: string, args: string[], options: SpawnOptions = {}): BenchProcess {

@@ -5,21 +5,10 @@
 
 import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freePort } from './free-port.js'
 import { cacheFileName, loadServiceBundle } from './service-bundle.js'
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 const dir = fileURLToPath(new URL('.', import.meta.url))
 const [port, metricsPort, providerPort] = [await freePort(), await freePort(), await freePort()]
