@@ -49,6 +49,8 @@ t.test(
           testEnv(provider, port, {
             MCP_REGISTRY_OIDC_PUBLIC_URL: proxyUrl,
             METRICS_PORT: String(metricsPorts[index]),
+            // A started login is logged at debug; the logs tell which replica served each step.
+            LOG_LEVEL: 'debug',
           }),
         ),
       ),
