@@ -7,7 +7,7 @@
 
 import { createHmac, createPrivateKey, type JsonWebKey, randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
-import { createServer as createNetServer, type Server as NetServer } from 'node:net'
+import type { Server as NetServer } from 'node:net'
 import { CompactSign, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose'
 import * as client from 'openid-client'
 import {
@@ -123,12 +123,7 @@ export async function listenOnLoopback(server: NetServer): Promise<number> {
   return address.port
 }
 
-export async function freePort(): Promise<number> {
-  const server = createNetServer()
-  const port = await listenOnLoopback(server)
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
+export { freePort } from '../../src/free-port.js'
 
 export async function startTestProvider(options: StartTestProviderOptions): Promise<TestProvider> {
   if (options.redirectUris.length === 0) throw new Error('startTestProvider: redirectUris is empty')
