@@ -43,8 +43,6 @@ export function toResponse({ status, statusText, headers, body }: BufferedRespon
 export interface OutboundClient {
   /** Sends a request with a deadline covering connection, headers and body, and a body size cap. Redirects are answers, never followed. */
   fetchBuffered(url: string | URL, init?: OutboundInit): Promise<BufferedResponse>
-  /** {@link fetchBuffered}, answered as a `Response` (openid-client's `customFetch`). */
-  fetch(url: string | URL, init?: OutboundInit): Promise<Response>
   /** Closes the kept-alive connections. */
   close(): void
 }
@@ -178,7 +176,6 @@ export function createOutboundClient(limits: OutboundLimits): OutboundClient {
 
   return {
     fetchBuffered,
-    fetch: async (url, init) => toResponse(await fetchBuffered(url, init)),
     close() {
       agents['http:'].destroy()
       agents['https:'].destroy()

@@ -74,8 +74,7 @@ export interface ProviderConnection {
 
 interface Connected {
   readonly metadata: oidc.ServerMetadata
-  /** Shared by every login: it keeps no per-login state. */
-  /** The configuration for the next login: see {@link flowConfiguration}. */
+  /** The configuration for the next login, shared by all while the key set stays: see {@link flowConfiguration}. */
   loginConfiguration(): oidc.Configuration
   /** The authorization URL with every parameter that is the same for all logins, ready for `&state=…`. */
   readonly authorizationUrlPrefix: string

@@ -53,7 +53,7 @@ async function errorHandler(app: FastifyInstance) {
   const startUrl = `${app.config.publicUrl}/v0/auth/oidc/start`
 
   /**
-   * Answers a refusal. The observability plugin logs it once, with the request's one line:
+   * Answers with the error in the SPEC format. The observability plugin logs it once, with the request's one line:
    * the code and why, never the values involved.
    */
   function refuse(request: FastifyRequest, reply: FastifyReply, refusal: AuthError) {
@@ -68,10 +68,8 @@ async function errorHandler(app: FastifyInstance) {
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const authError = toAuthError(error)
-    if (authError.code !== 'internal_error') return refuse(request, reply, authError)
-    request.refusal = authError
-    request.log.error({ err: error }, 'request failed')
-    return sendError(request, reply, authError, undefined)
+    if (authError.code === 'internal_error') request.log.error({ err: error }, 'request failed')
+    return refuse(request, reply, authError)
   })
 
   app.setNotFoundHandler((request, reply) =>

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import t from 'tap'
-import { createOutboundClient, OutboundRequestError } from '../../src/oidc/http.js'
+import { createOutboundClient, OutboundRequestError, toResponse } from '../../src/oidc/http.js'
 
 type Handler = (request: IncomingMessage, body: string, response: ServerResponse) => void
 
@@ -35,11 +35,13 @@ t.test('sends a form body and reads the whole answer', async (t) => {
       }),
     )
   }
-  const answer = await client.fetch(`${base}/token`, {
-    method: 'POST',
-    headers: { authorization: 'Basic abc' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code: 'a b' }),
-  })
+  const answer = toResponse(
+    await client.fetchBuffered(`${base}/token`, {
+      method: 'POST',
+      headers: { authorization: 'Basic abc' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: 'a b' }),
+    }),
+  )
   t.equal(answer.status, 200)
   t.equal(answer.headers.get('content-type'), 'application/json')
   t.same(await answer.json(), {
