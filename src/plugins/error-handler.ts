@@ -53,8 +53,8 @@ async function errorHandler(app: FastifyInstance) {
   const startUrl = `${app.config.publicUrl}/v0/auth/oidc/start`
 
   /**
-   * Answers with the error in the SPEC format. The observability plugin logs it once, with the request's one line:
-   * the code and why, never the values involved.
+   * Answers with the error in the SPEC format. The observability plugin logs
+   * it once, with the request's one line: the code and why, never the values.
    */
   function refuse(request: FastifyRequest, reply: FastifyReply, refusal: AuthError) {
     request.refusal = refusal
