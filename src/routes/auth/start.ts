@@ -70,6 +70,8 @@ function clearOldFlows(request: FastifyRequest, reply: FastifyReply, config: Con
 const start: FastifyPluginAsync = async (app) => {
   const { config, provider } = app
   const newLoginSecrets = createLoginSecretsSource()
+  // The same for every login; @fastify/cookie copies what it is given.
+  const cookieOptions = flowCookieOptions(config.secureCookies)
 
   const options = { schema: startSchema, config: { authStep: 'start' } } as const
   app.get<{ Querystring: StartQuery }>('/auth/oidc/start', options, async (request, reply) => {
@@ -90,11 +92,7 @@ const start: FastifyPluginAsync = async (app) => {
       createdAt: Math.floor(Date.now() / 1000),
     }
     clearOldFlows(request, reply, config)
-    reply.setCookie(
-      flowCookieName(state, config.secureCookies),
-      encodeFlow(flow),
-      flowCookieOptions(config.secureCookies),
-    )
+    reply.setCookie(flowCookieName(state, config.secureCookies), encodeFlow(flow), cookieOptions)
     return reply.redirect(authorizationUrl, 302)
   })
 }
