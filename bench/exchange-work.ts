@@ -4,7 +4,7 @@
 // service imports MCP_REGISTRY_JWT_PRIVATE_KEY.
 
 import { CompactSign, type CryptoKey, type JWTVerifyGetKey, jwtVerify } from 'jose'
-import { clockToleranceSeconds, idTokenAlgorithms } from '../src/oidc/id-token.js'
+import { clockToleranceSeconds, idTokenAlgorithms } from '../src/provider/id-token.js'
 
 export interface ExchangeExpectations {
   readonly issuer: string

@@ -2,17 +2,23 @@ import fastifyCookie from '@fastify/cookie'
 import fastifyEnv from '@fastify/env'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import type { DestinationStream } from 'pino'
-import { type Config, envSchema, parseConfig, parseTrustedProxies, type RawEnv } from './config.js'
+import {
+  type Config,
+  envSchema,
+  parseConfig,
+  parseTrustedProxies,
+  type RawEnv,
+} from './config/config.js'
+import { pageSecurityHeaders } from './http/respond.js'
 import { loggerOptions } from './logger.js'
 import { createMetrics, type Metrics } from './observability/metrics.js'
 import { requestIdFor } from './observability/request-id.js'
-import { connectProvider, type ProviderConnection } from './oidc/provider.js'
-import { pageSecurityHeaders } from './pages/respond.js'
 import errorHandler from './plugins/error-handler.js'
 import gracefulClose from './plugins/graceful-close.js'
 import metricsServer from './plugins/metrics-server.js'
 import observability from './plugins/observability.js'
 import { loginRateLimit } from './plugins/rate-limit.js'
+import { connectProvider, type ProviderConnection } from './provider/provider.js'
 import { createRegistryTokenIssuer, type RegistryTokenIssuer } from './registry/issuer.js'
 import callback from './routes/auth/callback.js'
 import disabled from './routes/auth/disabled.js'

@@ -1,4 +1,4 @@
-import { maxParallelFlows } from './oidc/flow-cookie.js'
+import { maxParallelFlows } from './login/flow-cookie.js'
 
 /**
  * The stable error codes of the SPEC, with the status each one answers and a

@@ -4,7 +4,7 @@
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
-import { type Config, describeStartupError } from './config.js'
+import { type Config, describeStartupError } from './config/config.js'
 
 /**
  * How long a shutdown may take before the process gives up and exits 1. A

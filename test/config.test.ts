@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { buildApp } from '../src/app.js'
-import { describeStartupError } from '../src/config.js'
+import { describeStartupError } from '../src/config/config.js'
 import { testCookieSecret, testSigningSeedHex } from './helpers/service.js'
 
 /** A complete, valid environment; its provider is never reached in these tests. */

@@ -6,7 +6,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
 import { buildApp } from '../src/app.js'
-import { envSchema } from '../src/config.js'
+import { envSchema } from '../src/config/config.js'
 import { testCookieSecret, testSigningSeedHex } from './helpers/service.js'
 
 const directory = new URL('../deploy/kubernetes/', import.meta.url)

@@ -3,7 +3,7 @@
 // the secrets that went through the service.
 
 import t from 'tap'
-import { decodeFlow } from '../src/oidc/flow-cookie.js'
+import { decodeFlow } from '../src/login/flow-cookie.js'
 import { flowCookie, loginUntilCallback } from './helpers/login.js'
 import {
   callbackUrlFor,

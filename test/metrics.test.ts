@@ -2,7 +2,7 @@
 
 import t from 'tap'
 import { buildApp } from '../src/app.js'
-import { describeStartupError } from '../src/config.js'
+import { describeStartupError } from '../src/config/config.js'
 import { loginUntilCallback } from './helpers/login.js'
 import { sampleValue } from './helpers/metrics.js'
 import { callbackUrlFor, startService, testEnv } from './helpers/service.js'

@@ -5,8 +5,8 @@
 
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { pageSecurityHeaders } from '../http/respond.js'
 import { escapeHtml, icons, renderDocument } from '../pages/html.js'
-import { pageSecurityHeaders } from '../pages/respond.js'
 
 export const CALLBACK_PATH = '/callback'
 

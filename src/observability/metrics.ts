@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
-import type { ProviderObserver } from '../oidc/provider.js'
+import type { ProviderObserver } from '../provider/provider.js'
 
 /** The steps of a login or an exchange that each end in exactly one outcome. */
 export type AuthStep = 'start' | 'callback' | 'exchange'

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { AuthError, type ErrorCode } from '../errors.js'
-import { sendError } from '../pages/respond.js'
+import { sendError } from '../http/respond.js'
 
 const expectedBody = 'send {"oidc_token": "<ID token>"} as application/json.'
 

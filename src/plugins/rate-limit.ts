@@ -1,6 +1,6 @@
 import fastifyRateLimit from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
-import type { Config } from '../config.js'
+import type { Config } from '../config/config.js'
 import { AuthError, errorCatalog } from '../errors.js'
 
 /** Distinct client addresses remembered at once; the oldest are forgotten first. */

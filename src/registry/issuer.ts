@@ -1,6 +1,6 @@
-import type { Config } from '../config.js'
+import type { Config } from '../config/config.js'
 import { AuthError } from '../errors.js'
-import type { IdTokenClaims } from '../oidc/id-token.js'
+import type { IdTokenClaims } from '../provider/id-token.js'
 import {
   blockedNamespaceFor,
   grantedPermissions,

@@ -3,7 +3,7 @@
 
 import { sign } from '@fastify/cookie'
 import t from 'tap'
-import { decodeFlow, encodeFlow, type Flow } from '../../src/oidc/flow-cookie.js'
+import { decodeFlow, encodeFlow, type Flow } from '../../src/login/flow-cookie.js'
 import {
   checkLogsLast,
   type RealStage,

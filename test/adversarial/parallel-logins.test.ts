@@ -3,7 +3,7 @@
 // oldest.
 
 import t from 'tap'
-import { maxParallelFlows } from '../../src/oidc/flow-cookie.js'
+import { maxParallelFlows } from '../../src/login/flow-cookie.js'
 import {
   checkLogsLast,
   type RealStage,

@@ -1,5 +1,5 @@
 // Open-redirect tricks and oversized input at GET /start: refused with 400, no redirect and no
-// cookie, so nothing leaves for the provider. (test/oidc/redirect-target.test.ts judges many more
+// cookie, so nothing leaves for the provider. (test/login/redirect-target.test.ts judges many more
 // spellings directly; these go through HTTP, as a browser or a CLI would send them.)
 
 import { connect } from 'node:net'

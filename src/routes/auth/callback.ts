@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import type { Config } from '../../config.js'
+import type { Config } from '../../config/config.js'
 import { AuthError } from '../../errors.js'
+import { acceptsOnlyJson, sendHtml } from '../../http/respond.js'
 import {
   cookieOccurrences,
   type Flow,
@@ -9,12 +10,11 @@ import {
   flowCookiePrefix,
   isFlowExpired,
   openFlowCookie,
-} from '../../oidc/flow-cookie.js'
-import { IdTokenInvalidError } from '../../oidc/id-token.js'
-import { ProviderUnavailableError, TokenExchangeError } from '../../oidc/provider.js'
-import { withTokenParameters } from '../../oidc/redirect-target.js'
-import { acceptsOnlyJson, sendHtml } from '../../pages/respond.js'
+} from '../../login/flow-cookie.js'
+import { withTokenParameters } from '../../login/redirect-target.js'
 import { renderTokenPage } from '../../pages/token-page.js'
+import { IdTokenInvalidError } from '../../provider/id-token.js'
+import { ProviderUnavailableError, TokenExchangeError } from '../../provider/provider.js'
 import { type CallbackQuery, callbackSchema } from './schemas.js'
 
 /**

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { AuthError } from '../../errors.js'
-import { IdTokenInvalidError } from '../../oidc/id-token.js'
-import { ProviderUnavailableError } from '../../oidc/provider.js'
+import { IdTokenInvalidError } from '../../provider/id-token.js'
+import { ProviderUnavailableError } from '../../provider/provider.js'
 import { type ExchangeBody, exchangeBodyLimit, exchangeSchema } from './schemas.js'
 
 /** `POST …/auth/oidc`: the registry's own exchange of an ID token the caller already holds (CI jobs). */

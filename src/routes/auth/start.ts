@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import type { Config } from '../../config.js'
+import type { Config } from '../../config/config.js'
 import { AuthError, errorCatalog } from '../../errors.js'
 import {
   encodeFlow,
@@ -9,9 +9,9 @@ import {
   flowCookiePrefix,
   flowCookiesToClear,
   openFlowCookie,
-} from '../../oidc/flow-cookie.js'
-import { createLoginSecretsSource } from '../../oidc/login-secrets.js'
-import { checkRedirectTarget, type RedirectTarget } from '../../oidc/redirect-target.js'
+} from '../../login/flow-cookie.js'
+import { createLoginSecretsSource } from '../../login/login-secrets.js'
+import { checkRedirectTarget, type RedirectTarget } from '../../login/redirect-target.js'
 import { type StartQuery, startSchema } from './schemas.js'
 
 /** RFC 6749 appendix A.5: a state is VSCHARs; 512 keeps the flow cookie under 4 KiB. */

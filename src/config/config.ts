@@ -1,6 +1,6 @@
 import { isIP } from 'node:net'
-import { parseRedirectAllowlist, type RedirectAllowlist } from './oidc/redirect-target.js'
-import { type ClaimRequirement, parseClaimRequirements } from './registry/policy.js'
+import { parseRedirectAllowlist, type RedirectAllowlist } from '../login/redirect-target.js'
+import { type ClaimRequirement, parseClaimRequirements } from '../registry/policy.js'
 
 /** The environment as @fastify/env hands it over, after the JSON schema below was applied. */
 export interface RawEnv {

@@ -5,7 +5,7 @@ import {
   flowCookiesToClear,
   flowLifetimeSeconds,
   maxParallelFlows,
-} from '../../src/oidc/flow-cookie.js'
+} from '../../src/login/flow-cookie.js'
 
 const now = 1_800_000_000
 const flow = (createdAt: number): Flow => ({

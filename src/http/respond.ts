@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AuthError } from '../errors.js'
-import { renderErrorPage } from './error-page.js'
-import { pageContentSecurityPolicy } from './html.js'
+import { renderErrorPage } from '../pages/error-page.js'
+import { pageContentSecurityPolicy } from '../pages/html.js'
 
 /** Headers for every answer that may carry a token or an error about a login. */
 export const pageSecurityHeaders = {

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { decodeProtectedHeader } from 'jose'
 import * as oidc from 'openid-client'
-import type { Config } from '../config.js'
+import type { Config } from '../config/config.js'
 import { refreshDelay, retryDelay } from './backoff.js'
 import {
   type BufferedResponse,

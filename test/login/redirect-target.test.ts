@@ -5,7 +5,7 @@ import {
   parseRedirectAllowlist,
   type RedirectTarget,
   withTokenParameters,
-} from '../../src/oidc/redirect-target.js'
+} from '../../src/login/redirect-target.js'
 
 const allowlist = parseRedirectAllowlist([
   'https://app.example.com/done',

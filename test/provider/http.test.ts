@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import t from 'tap'
-import { createOutboundClient, OutboundRequestError, toResponse } from '../../src/oidc/http.js'
+import { createOutboundClient, OutboundRequestError, toResponse } from '../../src/provider/http.js'
 
 type Handler = (request: IncomingMessage, body: string, response: ServerResponse) => void
 

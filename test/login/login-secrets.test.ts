@@ -1,6 +1,6 @@
 import * as oidc from 'openid-client'
 import t from 'tap'
-import { createLoginSecretsSource } from '../../src/oidc/login-secrets.js'
+import { createLoginSecretsSource } from '../../src/login/login-secrets.js'
 
 t.test(
   'state, nonce and verifier are 256-bit base64url values, the challenge is their S256',

@@ -3,7 +3,7 @@
 
 import { jwtVerify, SignJWT } from 'jose'
 import t from 'tap'
-import { createKeyStore } from '../../src/oidc/key-store.js'
+import { createKeyStore } from '../../src/provider/key-store.js'
 import { createSigningKey } from '../helpers/misbehaving-provider.js'
 
 const first = await createSigningKey('RS256')

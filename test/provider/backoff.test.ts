@@ -1,5 +1,5 @@
 import t from 'tap'
-import { refreshDelay, retryDelay, retryDelayMs } from '../../src/oidc/backoff.js'
+import { refreshDelay, retryDelay, retryDelayMs } from '../../src/provider/backoff.js'
 
 t.test('retries back off exponentially, capped, with jitter in the upper half', async (t) => {
   const lowest = () => 0
