@@ -1,4 +1,4 @@
-// The ceilings: what a Fastify process could answer at best if it did only the work the SPEC asks
+// The ceilings: what a Fastify process could answer at best if it did only the work required
 // of /start and of the exchange, with the service's own functions and route schemas, and nothing a
 // production service adds around them (no logging, metrics, rate limit, request ids, hooks or
 // plugins). They tell how much of the gap to the bare route and to the crypto floor is the

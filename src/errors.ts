@@ -1,7 +1,7 @@
 import { maxParallelFlows } from './login/flow-cookie.js'
 
 /**
- * The stable error codes of the SPEC, with the status each one answers and a
+ * The stable error codes (docs/http-api.md, "Errors"), with the status each one answers and a
  * sentence a person can act on. Routes throw {@link AuthError}; the error
  * handler turns it into JSON or an HTML page.
  */

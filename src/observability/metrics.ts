@@ -12,7 +12,7 @@ const prefix = 'mcp_registry_oidc_'
  */
 export interface Metrics {
   readonly registry: Registry
-  /** One finished auth step; `error` is the SPEC error code, absent on success. */
+  /** One finished auth step; `error` is the error code (docs/http-api.md), absent on success. */
   authOutcome(step: AuthStep, error: string | undefined): void
   /** One finished HTTP request, labelled by route pattern (never the raw URL). */
   httpRequest(method: string, route: string, statusCode: number, seconds: number): void

@@ -5,7 +5,7 @@ import { sendError } from '../http/respond.js'
 
 const expectedBody = 'send {"oidc_token": "<ID token>"} as application/json.'
 
-/** Fastify's own refusals, in the SPEC's error format, with a sentence saying what to change. */
+/** Fastify's own refusals, in the documented error format, with a sentence saying what to change. */
 const fastifyRefusals: Record<string, [ErrorCode, string?]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: ['payload_too_large'],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: ['unsupported_media_type'],
@@ -53,7 +53,7 @@ async function errorHandler(app: FastifyInstance) {
   const startUrl = `${app.config.publicUrl}/v0/auth/oidc/start`
 
   /**
-   * Answers with the error in the SPEC format. The observability plugin logs
+   * Answers with the error in the documented format. The observability plugin logs
    * it once, with the request's one line: the code and why, never the values.
    */
   function refuse(request: FastifyRequest, reply: FastifyReply, refusal: AuthError) {

@@ -15,7 +15,10 @@ export const idTokenAlgorithms = [
   'Ed25519',
 ] as const
 
-/** Clock tolerance for `exp`, `nbf` and `iat`, in seconds. No more: SPEC. */
+/**
+ * Clock tolerance for `exp`, `nbf` and `iat`, in seconds; no more (docs/http-api.md,
+ * "ID-token checks").
+ */
 export const clockToleranceSeconds = 30
 
 export interface IdTokenClaims extends JWTPayload {

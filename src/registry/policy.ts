@@ -1,6 +1,6 @@
 // Who may get a registry token, and with which permissions.
 //
-// The claim matching follows the SPEC's "Policy" section. Claim values are
+// The claim matching is described in docs/http-api.md, "The claim policy". Claim values are
 // personal data (e-mail, groups, names) and policy reasons end up in logs, so
 // a reason names the failing claim path from the deployer's configuration and
 // never a value taken from the ID token.
