@@ -102,7 +102,7 @@ ${http}
 
 /**
  * The `http {}` body of a reverse proxy in front of several replicas, as the
- * README recommends: round-robin, the login routes only, an incoming
+ * docs/deployment.md recommends: round-robin, the login routes only, an incoming
  * `X-Request-Id` passed on (nginx makes one when there is none), and a
  * replica that is down, shutting down or not ready (503: it did nothing with
  * the request) skipped; never a 502, whose authorization code was spent.
