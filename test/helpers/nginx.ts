@@ -101,7 +101,7 @@ ${http}
 }
 
 /**
- * The `http {}` body of a reverse proxy in front of several replicas, as the
+ * The `http {}` body of a reverse proxy in front of several replicas, as
  * docs/deployment.md recommends: round-robin, the login routes only, an incoming
  * `X-Request-Id` passed on (nginx makes one when there is none), and a
  * replica that is down, shutting down or not ready (503: it did nothing with
