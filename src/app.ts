@@ -128,9 +128,9 @@ export async function buildApp(
       await app.register(
         async (auth) => {
           if (rateLimit) auth.addHook('onRequest', rateLimit)
-          auth.addHook('onSend', (_request, reply, payload, done) => {
+          auth.addHook('onSend', async (_request, reply, payload) => {
             reply.headers(pageSecurityHeaders)
-            done(null, payload)
+            return payload
           })
           if (!config.enabled) return auth.register(disabled)
           await auth.register(start)

@@ -23,10 +23,9 @@ async function gracefulClose(app: FastifyInstance) {
   app.addHook('preClose', async () => {
     closing = true
   })
-  // Callback-style: it runs on every answer, and an async hook costs a promise each time.
-  app.addHook('onSend', (_request, reply, payload, done) => {
+  app.addHook('onSend', async (_request, reply, payload) => {
     if (closing) reply.header('connection', 'close')
-    done(null, payload)
+    return payload
   })
 }
 
