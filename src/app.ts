@@ -75,7 +75,7 @@ export async function buildApp(
         // The route schemas are this code's constants, and Ajv's strict mode already refuses an
         // unknown keyword or a keyword value of the wrong type as it compiles them. Checking
         // them against the JSON Schema meta-schema as well would compile that meta-schema in
-        // every instance: about 25 ms of each start-up.
+        // every instance: about 30 ms of each start-up (buildApp + ready 144 → 175 ms with it).
         validateSchema: false,
       },
     },
