@@ -6,7 +6,8 @@
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { pageSecurityHeaders } from '../http/respond.js'
-import { escapeHtml, icons, renderDocument } from '../pages/html.js'
+import { icons, renderDocument } from '../pages/html.js'
+import { html } from '../pages/html-template.js'
 
 export const CALLBACK_PATH = '/callback'
 
@@ -48,11 +49,11 @@ function page(ok: boolean): string {
     : ['badge-error', icons.alert, 'Sign-in not completed', 'Go back to the terminal to see why.']
   return renderDocument({
     title: `${title} · MCP Registry`,
-    body: `<main class="card">
+    body: html`<main class="card">
 <p class="brand">${icons.logo}<span>MCP Registry</span></p>
 <header>
-<div class="title-row"><span class="badge ${badge}">${icon}</span><h1>${escapeHtml(title)}</h1></div>
-<p class="lead">${escapeHtml(text)}</p>
+<div class="title-row"><span class="badge ${badge}">${icon}</span><h1>${title}</h1></div>
+<p class="lead">${text}</p>
 </header>
 </main>`,
   })

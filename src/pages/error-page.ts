@@ -1,4 +1,5 @@
-import { escapeHtml, icons, renderDocument } from './html.js'
+import { icons, renderDocument } from './html.js'
+import { html, safeUrl } from './html-template.js'
 
 export interface ErrorPageInput {
   status: number
@@ -76,49 +77,22 @@ function fallbackTitle(status: number): string {
   return 'Sign-in failed'
 }
 
-function hasControlOrBackslash(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i)
-    if (code < 0x20 || code === 0x7f || code === 0x5c) return true
-  }
-  return false
-}
-
-/**
- * Only plain http(s) URLs and same-origin absolute paths are linked; anything
- * else (javascript:, data:, protocol-relative //host, …) is dropped.
- */
-function safeHref(url: string | undefined): string | undefined {
-  if (url === undefined) return undefined
-  const trimmed = url.trim()
-  if (trimmed === '' || hasControlOrBackslash(trimmed)) return undefined
-  if (trimmed.startsWith('/') && !trimmed.startsWith('//')) return trimmed
-  try {
-    const parsed = new URL(trimmed)
-    if (parsed.protocol === 'https:' || parsed.protocol === 'http:') return trimmed
-  } catch {
-    // not a URL
-  }
-  return undefined
-}
-
 /** The page shown when a login (or another browser-facing request) fails. */
 export function renderErrorPage(input: ErrorPageInput): string {
   const { status, error, description } = input
   const copy = ERROR_COPY[error]
   const title = copy?.title ?? fallbackTitle(status)
-  const href = safeHref(input.startUrl)
-  const statusText = Number.isInteger(status) ? String(status) : ''
+  const startUrl = safeUrl(input.startUrl)
 
-  const body = `<main class="card">
+  const body = html`<main class="card">
 <p class="brand">${icons.logo}<span>MCP Registry</span></p>
 <header>
-<div class="title-row"><span class="badge badge-error">${icons.alert}</span><h1 class="error-title">${escapeHtml(title)}</h1></div>
+<div class="title-row"><span class="badge badge-error">${icons.alert}</span><h1 class="error-title">${title}</h1></div>
 </header>
-${description.trim() === '' ? '' : `<p class="description">${escapeHtml(description)}</p>`}
-${copy?.hint ? `<p class="hint">${escapeHtml(copy.hint)}</p>` : ''}
-${href === undefined ? '' : `<p class="actions"><a class="button" href="${escapeHtml(href)}">Start again</a></p>`}
-<p class="error-code"><span class="muted">Error code <code>${escapeHtml(error)}</code></span>${statusText ? `<span class="muted">HTTP status <code>${escapeHtml(statusText)}</code></span>` : ''}</p>
+${description.trim() === '' ? '' : html`<p class="description">${description}</p>`}
+${copy?.hint ? html`<p class="hint">${copy.hint}</p>` : ''}
+${startUrl === undefined ? '' : html`<p class="actions"><a class="button" href="${startUrl}">Start again</a></p>`}
+<p class="error-code"><span class="muted">Error code <code>${error}</code></span>${Number.isInteger(status) ? html`<span class="muted">HTTP status <code>${status}</code></span>` : ''}</p>
 <p class="small muted">If this keeps happening, send the error code to the registry operator.</p>
 </main>`
 

@@ -1,4 +1,5 @@
-import { escapeHtml, icons, renderDocument } from './html.js'
+import { icons, renderDocument } from './html.js'
+import { type Html, html } from './html-template.js'
 
 export interface TokenPageInput {
   /** The registry JWT. */
@@ -76,28 +77,25 @@ export function tokenSnippets(input: Pick<TokenPageInput, 'token' | 'registryUrl
   return { exportLine, tokenFileCommand, tokenFileJson, curlCommand }
 }
 
-function snippet(id: string, label: string, text: string, breakAll = false): string {
-  return `<div class="snippet${breakAll ? ' break-all' : ''}">
-<pre id="${id}"><code>${escapeHtml(text)}</code></pre>
-<button type="button" class="copy secondary" data-copy-target="${id}" aria-label="${escapeHtml(label)}" hidden>Copy</button>
+function snippet(id: string, label: string, text: string, breakAll = false): Html {
+  return html`<div class="snippet${breakAll ? ' break-all' : ''}">
+<pre id="${id}"><code>${text}</code></pre>
+<button type="button" class="copy secondary" data-copy-target="${id}" aria-label="${label}" hidden>Copy</button>
 </div>`
 }
 
-function permissionsSection(permissions: TokenPageInput['permissions']): string {
+function permissionsSection(permissions: TokenPageInput['permissions']): Html {
   if (permissions.length === 0) {
-    return `<p class="note">This token carries <strong>no permissions</strong>: it proves who you are, but it cannot publish or edit anything. Ask the registry operator to grant your account access.</p>`
+    return html`<p class="note">This token carries <strong>no permissions</strong>: it proves who you are, but it cannot publish or edit anything. Ask the registry operator to grant your account access.</p>`
   }
-  const rows = permissions
-    .map(
-      (p) =>
-        `<tr><td><span class="pill">${escapeHtml(p.action)}</span></td><td><code>${escapeHtml(p.resource)}</code></td></tr>`,
-    )
-    .join('\n')
-  return `<table>
+  const rows = permissions.map(
+    (p) =>
+      html`<tr><td><span class="pill">${p.action}</span></td><td><code>${p.resource}</code></td></tr>\n`,
+  )
+  return html`<table>
 <thead><tr><th scope="col">Action</th><th scope="col">Resource</th></tr></thead>
 <tbody>
-${rows}
-</tbody>
+${rows}</tbody>
 </table>`
 }
 
@@ -118,11 +116,11 @@ export function renderTokenPage(
   const expired = relative === 'expired'
   const rows = Math.min(12, Math.max(3, Math.ceil(token.length / 72)))
 
-  const body = `<main class="card">
+  const body = html`<main class="card">
 <p class="brand">${icons.logo}<span>MCP Registry</span></p>
 <header>
 <div class="title-row"><span class="badge badge-ok">${icons.check}</span><h1>Signed in</h1></div>
-<p class="lead">Signed in as <strong>${escapeHtml(subject)}</strong>. Your registry token for <strong>${escapeHtml(base)}</strong> is ready.</p>
+<p class="lead">Signed in as <strong>${subject}</strong>. Your registry token for <strong>${base}</strong> is ready.</p>
 </header>
 
 <section aria-labelledby="token-heading">
@@ -130,9 +128,9 @@ export function renderTokenPage(
 <h2 id="token-heading">Registry token</h2>
 <button type="button" class="copy" data-copy-target="registry-token" aria-label="Copy registry token" hidden>Copy</button>
 </div>
-<textarea id="registry-token" class="token" rows="${rows}" readonly spellcheck="false" autocomplete="off" autocapitalize="off" aria-labelledby="token-heading">${escapeHtml(token)}</textarea>
-<p class="expiry"><span class="expiry-label">Expires</span> <time datetime="${escapeHtml(isoExpiry)}">${escapeHtml(expiresUtc)}</time> <span class="muted" data-expires-at="${escapeHtml(String(expiresAt))}">(${escapeHtml(relative)})</span></p>
-<p class="expired-note" id="token-expired"${expired ? '' : ' hidden'}>This token has expired. Sign in again to get a new one.</p>
+<textarea id="registry-token" class="token" rows="${rows}" readonly spellcheck="false" autocomplete="off" autocapitalize="off" aria-labelledby="token-heading">${token}</textarea>
+<p class="expiry"><span class="expiry-label">Expires</span> <time datetime="${isoExpiry}">${expiresUtc}</time> <span class="muted" data-expires-at="${expiresAt}">(${relative})</span></p>
+<p class="expired-note" id="token-expired"${expired ? '' : html` hidden`}>This token has expired. Sign in again to get a new one.</p>
 </section>
 
 <section aria-labelledby="permissions-heading">
@@ -163,7 +161,7 @@ ${snippet('snippet-curl', 'Copy curl command', curlCommand)}
 </section>
 
 <aside class="callout" role="note">
-<p><strong>Keep this token secret.</strong> It is a credential: anyone who has it can act as you in the registry until it expires at ${escapeHtml(expiresUtc)}. Don't paste it into issues, chats or logs.</p>
+<p><strong>Keep this token secret.</strong> It is a credential: anyone who has it can act as you in the registry until it expires at ${expiresUtc}. Don't paste it into issues, chats or logs.</p>
 <p>Close this page when you are done.</p>
 </aside>
 </main>`

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { renderErrorPage } from '../../src/pages/error-page.js'
-import { escapeHtml, pageContentSecurityPolicy, renderDocument } from '../../src/pages/html.js'
+import { pageContentSecurityPolicy, renderDocument } from '../../src/pages/html.js'
+import { html } from '../../src/pages/html-template.js'
 import {
   formatRelative,
   formatUtc,
@@ -58,7 +59,9 @@ function snippetText(html: string, id: string): string {
 }
 
 function inlineBlocks(html: string, tag: 'style' | 'script'): string[] {
-  return [...html.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => m[1] ?? '')
+  return [...html.matchAll(new RegExp(`<${tag}(?: [^>]*)?>([\\s\\S]*?)</${tag}>`, 'g'))].map(
+    (m) => m[1] ?? '',
+  )
 }
 
 function sha256(text: string): string {
@@ -112,7 +115,7 @@ function scanTags(html: string): { tags: string[]; attributes: string[] } {
   const stripped = html
     .replace(/^<!doctype html>/i, '')
     .replace(/<style>[\s\S]*?<\/style>/g, '<style></style>')
-    .replace(/<script>[\s\S]*?<\/script>/g, '<script></script>')
+    .replace(/<script type="module">[\s\S]*?<\/script>/g, '<script></script>')
   const tags: string[] = []
   const attributes: string[] = []
   const tagRe = /^<\/?([a-zA-Z][a-zA-Z0-9]*)((?:\s+[a-zA-Z][a-zA-Z0-9-]*(?:="[^"<>]*")?)*)\s*\/?>/
@@ -149,13 +152,14 @@ function markupProblems(html: string, scripts: 0 | 1): string[] {
   return problems
 }
 
-t.test('escapeHtml', async (t) => {
+t.test('interpolated text is escaped', async (t) => {
+  const asText = (text: string) => html`${text}`.toString()
   t.equal(
-    escapeHtml(`<a href="x" title='y'>\`&`),
+    asText(`<a href="x" title='y'>\`&`),
     '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&#96;&amp;',
   )
-  t.equal(escapeHtml('plain text'), 'plain text')
-  t.equal(escapeHtml('&amp;'), '&amp;amp;', 'escapes already escaped text again')
+  t.equal(asText('plain text'), 'plain text')
+  t.equal(asText('&amp;'), '&amp;amp;', 'escapes already escaped text again')
 })
 
 t.test('shellQuote', async (t) => {
@@ -319,11 +323,12 @@ t.test('content security policy', async (t) => {
 })
 
 t.test('renderDocument', async (t) => {
-  const html = renderDocument({ title: '<b>"x"</b>', body: '<main></main>' })
-  t.match(html, '<title>&lt;b&gt;&quot;x&quot;&lt;/b&gt;</title>')
-  t.notMatch(html, '<script')
-  t.match(html, '<meta name="referrer" content="no-referrer">')
-  t.match(renderDocument({ title: 't', body: '', script: true }), '<script>')
+  const page = renderDocument({ title: '<b>"x"</b>', body: html`<main></main>` })
+  t.match(page, '<title>&lt;b&gt;&quot;x&quot;&lt;/b&gt;</title>')
+  t.notMatch(page, '<script')
+  t.match(page, '<meta name="referrer" content="no-referrer">')
+  t.match(page, '<body>\n<main></main>\n<footer>')
+  t.match(renderDocument({ title: 't', body: html``, script: true }), '<script type="module">')
 })
 
 t.test('error page', async (t) => {
