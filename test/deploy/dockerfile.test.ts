@@ -149,7 +149,7 @@ t.test('the build context is an allow-list that never holds secrets', async (t) 
 t.test('the development provider image runs the provider, as node', async (t) => {
   const [stage] = await stages('dev/Dockerfile')
   const lines = stage?.steps.map(line) ?? []
-  t.ok(lines.includes('RUN npm run build:dev'), 'compiles dev/ and copies the pages\' stylesheets')
+  t.ok(lines.includes('RUN npm run build:dev'), "compiles dev/ and copies the pages' stylesheets")
   t.ok(lines.includes('USER node'))
   t.ok(lines.includes('CMD ["node", "build/dev/provider-server.js"]'))
 })
