@@ -75,9 +75,14 @@ function openTag(text: string): string | undefined {
 function contextOf(tag: string | undefined): Context {
   if (tag === undefined) return { kind: 'text' }
   let quote = ''
-  for (const character of tag) {
+  let valueStart = 0
+  for (let i = 0; i < tag.length; i++) {
+    const character = tag[i]
     if (quote === '') {
-      if (character === '"' || character === "'") quote = character
+      if (character === '"' || character === "'") {
+        quote = character
+        valueStart = i
+      }
     } else if (character === quote) {
       quote = ''
     }
@@ -86,7 +91,7 @@ function contextOf(tag: string | undefined): Context {
     if (/=\s*$/.test(tag)) throw new TypeError('html: an attribute value must be quoted')
     return { kind: 'tag' }
   }
-  const name = /([^\s"'=<>/]+)\s*=\s*["'][^"']*$/.exec(tag)?.[1]?.toLowerCase() ?? ''
+  const name = /([^\s"'=<>/]+)\s*=\s*$/.exec(tag.slice(0, valueStart))?.[1]?.toLowerCase() ?? ''
   return { kind: 'attribute', name }
 }
 
@@ -99,6 +104,8 @@ function render(value: HtmlValue, context: Context): string {
   }
   if (context.kind === 'attribute') {
     const { name } = context
+    // Markup's quotes would end the attribute: an attribute takes text, numbers or checked URLs.
+    if (value instanceof TrustedHtml) throw new TypeError(`html: markup cannot go into ${name}`)
     if (name.startsWith('on') || name === 'style') {
       throw new TypeError(`html: no value may go into the ${name} attribute`)
     }

@@ -98,6 +98,8 @@ t.test('what escaping cannot make safe is refused when the page renders', async 
     ['a value in an event handler', () => html`<b onclick="${'x'}">`],
     ['markup in an event handler', () => html`<b onmouseover="${html`x`}">`],
     ['a value in style', () => html`<b style="${'color: red'}">`],
+    ['markup in an attribute', () => html`<b title="${html`" onclick="x`}">`],
+    ['a plain string in href after a quote of the other kind', () => html`<a href="/it's/${'x'}">`],
     ['undefined', () => html`${undefined as unknown as string}`],
     ['null', () => html`${null as unknown as string}`],
     ['a boolean', () => html`${true as unknown as string}`],
