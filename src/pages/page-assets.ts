@@ -20,7 +20,7 @@ export interface PageAssets {
  * dist/service.cjs, CommonJS, its import.meta is empty and __dirname is dist/: the build copies
  * them to dist/pages/assets/.
  */
-export function defaultAssetDirectory(): string {
+function defaultAssetDirectory(): string {
   const moduleUrl: string | undefined = import.meta.url
   return moduleUrl === undefined
     ? join(__dirname, 'pages', 'assets')
