@@ -18,7 +18,11 @@ import gracefulClose from './plugins/graceful-close.js'
 import metricsServer from './plugins/metrics-server.js'
 import observability from './plugins/observability.js'
 import { loginRateLimit } from './plugins/rate-limit.js'
-import { connectProvider, type ProviderConnection } from './provider/provider.js'
+import {
+  connectProvider,
+  loginProviderSettings,
+  type ProviderConnection,
+} from './provider/provider.js'
 import { createRegistryTokenIssuer, type RegistryTokenIssuer } from './registry/issuer.js'
 import callback from './routes/auth/callback.js'
 import disabled from './routes/auth/disabled.js'
@@ -105,11 +109,14 @@ export async function buildApp(
       processMetrics: config.metricsPort !== undefined,
     })
     app.decorate('metrics', metrics)
-    app.decorate('provider', connectProvider(config, app.log, metrics.provider))
+    app.decorate(
+      'provider',
+      connectProvider(loginProviderSettings(config), app.log, metrics.provider),
+    )
     // The provider is reached once the port is open: /healthz answers from the first moment,
     // and /readyz tells when the metadata and keys are loaded.
     app.addHook('onListen', async () => app.provider.start())
-    app.addHook('onClose', async () => app.provider.close())
+    app.addHook('onClose', () => app.provider.close())
 
     await app.register(observability)
     await app.register(gracefulClose)

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import { parseRedirectAllowlist, type RedirectAllowlist } from '../login/redirect-target.js'
+import type { OutboundProxy } from '../provider/http.js'
 import { type ClaimRequirement, parseClaimRequirements } from '../registry/policy.js'
 
 /** The environment as @fastify/env hands it over, after the JSON schema below was applied. */
@@ -32,6 +33,12 @@ export interface RawEnv {
   HOST: string
   LOG_LEVEL: string
   METRICS_PORT: number
+  HTTPS_PROXY?: string
+  https_proxy?: string
+  HTTP_PROXY?: string
+  http_proxy?: string
+  NO_PROXY?: string
+  no_proxy?: string
 }
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -83,6 +90,12 @@ export const envSchema = {
     HOST: { default: '0.0.0.0' },
     LOG_LEVEL: { default: 'info' },
     METRICS_PORT: { type: 'integer', default: 9464 },
+    HTTPS_PROXY: {},
+    https_proxy: {},
+    HTTP_PROXY: {},
+    http_proxy: {},
+    NO_PROXY: {},
+    no_proxy: {},
   },
 } as const
 
@@ -123,6 +136,8 @@ export interface Config {
   readonly logLevel: string
   /** Where Prometheus metrics are served (on `host`); undefined: not served. */
   readonly metricsPort: number | undefined
+  /** The egress proxy requests to the provider go through (HTTPS_PROXY, HTTP_PROXY, NO_PROXY). */
+  readonly outboundProxy: OutboundProxy
   /** Things worth a warning once the logger exists (deprecated names). */
   readonly warnings: readonly string[]
 }
@@ -290,6 +305,40 @@ function permissionsVariable(raw: RawEnv, name: 'PUBLISH' | 'EDIT', warnings: st
   return list(raw[current] ?? raw[alias])
 }
 
+/**
+ * A proxy variable: the lower-case spelling wins, as in curl and undici. A
+ * value without a scheme is an http:// proxy, as curl reads it; credentials
+ * in it are allowed (and never printed).
+ */
+function proxyVariable(raw: RawEnv, name: 'HTTPS_PROXY' | 'HTTP_PROXY'): string {
+  const lower = name.toLowerCase() as 'https_proxy' | 'http_proxy'
+  const variable = raw[lower] ? lower : name
+  const value = raw[variable]?.trim()
+  if (!value) return ''
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`
+  let url: URL
+  try {
+    url = new URL(withScheme)
+  } catch {
+    throw new ConfigError(
+      variable,
+      'is not a proxy URL: set it to e.g. http://proxy.example.com:3128',
+    )
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(variable, 'must be an http:// or https:// proxy URL')
+  }
+  return url.href
+}
+
+function parseOutboundProxy(raw: RawEnv): OutboundProxy {
+  return {
+    httpsProxy: proxyVariable(raw, 'HTTPS_PROXY'),
+    httpProxy: proxyVariable(raw, 'HTTP_PROXY'),
+    noProxy: (raw.no_proxy || raw.NO_PROXY || '').trim(),
+  }
+}
+
 /** Turns the schema-checked environment into the typed configuration, or throws a {@link ConfigError}. */
 export function parseConfig(raw: RawEnv): Config {
   const warnings: string[] = []
@@ -394,6 +443,7 @@ export function parseConfig(raw: RawEnv): Config {
     host: raw.HOST,
     logLevel,
     metricsPort: parseMetricsPort(raw.METRICS_PORT, port),
+    outboundProxy: parseOutboundProxy(raw),
     warnings,
   }
 }

@@ -53,7 +53,10 @@ function describeJoseError(error: unknown): string {
   }
   if (error instanceof errors.JOSEAlgNotAllowed) return 'the signing algorithm is not allowed'
   if (error instanceof errors.JWKSNoMatchingKey) return 'no provider key matches the token'
-  if (error instanceof errors.JWKSMultipleMatchingKeys) return error.message
+  if (error instanceof errors.JWKSMultipleMatchingKeys) {
+    // openid-client refuses this too; trying every key would make the check depend on key order.
+    return 'several provider keys match and the token names no "kid"'
+  }
   if (error instanceof errors.JOSEError) return `${error.code}: ${error.message}`
   return 'the token could not be verified'
 }

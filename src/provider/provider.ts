@@ -1,5 +1,4 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { decodeProtectedHeader } from 'jose'
 import * as oidc from 'openid-client'
 import type { Config } from '../config/config.js'
 import { refreshDelay, retryDelay } from './backoff.js'
@@ -7,12 +6,12 @@ import {
   type BufferedResponse,
   createOutboundClient,
   type OutboundInit,
-  type OutboundLimits,
+  type OutboundProxy,
   OutboundRequestError,
   toResponse,
 } from './http.js'
 import { type IdTokenClaims, IdTokenInvalidError, verifyIdToken } from './id-token.js'
-import { createKeyStore, type KeyStore } from './key-store.js'
+import { createSigningKeys, type SigningKeys } from './signing-keys.js'
 
 /** The provider's metadata or keys are not loaded (yet): answer 503. */
 export class ProviderUnavailableError extends Error {
@@ -46,6 +45,56 @@ export interface ProviderObserver {
 
 const ignoreObservations: ProviderObserver = { request() {}, refresh() {} }
 
+/** The OAuth client this service is at the provider. */
+export interface ProviderClient {
+  readonly clientId: string
+  /** Absent: a public client (PKCE only). */
+  readonly clientSecret: string | undefined
+  readonly callbackUrl: string
+  /** Space-separated. */
+  readonly scopes: string
+}
+
+/**
+ * Everything one connection to one OpenID provider needs. Nothing in this
+ * module is shared between connections, so a connection can be made for
+ * each issuer the service trusts.
+ */
+export interface ProviderSettings {
+  /** Its `/.well-known/openid-configuration` is used. */
+  readonly issuer: URL
+  /** The `aud` values {@link ProviderConnection.verifyIdToken} accepts. */
+  readonly audiences: readonly string[]
+  readonly client: ProviderClient
+  readonly allowHttpIssuer: boolean
+  /** Deadline of each request to the provider, connection, headers and body together. */
+  readonly timeoutMs: number
+  /** How often metadata and keys are fetched again once loaded. */
+  readonly refreshMs: number
+  /** Minimum time between two JWKS fetches caused by unknown `kid`s. */
+  readonly jwksRefetchCooldownMs: number
+  readonly proxy: OutboundProxy
+}
+
+/** The settings of the provider people log in with, from the service's configuration. */
+export function loginProviderSettings(config: Config): ProviderSettings {
+  return {
+    issuer: config.issuer,
+    audiences: config.audiences,
+    client: {
+      clientId: config.clientId,
+      clientSecret: config.clientSecret,
+      callbackUrl: config.callbackUrl,
+      scopes: config.scopes,
+    },
+    allowHttpIssuer: config.allowHttpIssuer,
+    timeoutMs: config.providerTimeoutMs,
+    refreshMs: config.providerRefreshMs,
+    jwksRefetchCooldownMs: config.jwksRefetchCooldownMs,
+    proxy: config.outboundProxy,
+  }
+}
+
 export interface ProviderConnection {
   /**
    * Starts loading metadata and keys, retrying with backoff until they are
@@ -55,95 +104,88 @@ export interface ProviderConnection {
   start(): void
   /** True once metadata and keys were loaded; stays true while they are kept through later outages. */
   readonly ready: boolean
-  /** Resolves once metadata and keys are loaded (after {@link start}). */
-  whenReady(): Promise<void>
   /** The provider's authorization endpoint with this login's parameters. */
   authorizationUrl(parameters: { state: string; nonce: string; codeChallenge: string }): string
   /**
-   * Validates the authorization response, redeems the code (openid-client,
-   * which also checks the ID token's claims) and verifies the ID token with
-   * the provider's keys (our own checks, the same as the exchange's).
-   * Throws {@link TokenExchangeError}, {@link IdTokenInvalidError} or
-   * {@link ProviderUnavailableError}.
+   * Validates the authorization response and redeems the code (openid-client,
+   * which also checks the ID token's claims but not its signature), then
+   * verifies the ID token once, with the provider's keys (the same checks as
+   * the exchange's). Throws {@link TokenExchangeError},
+   * {@link IdTokenInvalidError} or {@link ProviderUnavailableError}.
    */
   completeLogin(callbackQuery: string, checks: LoginChecks): Promise<IdTokenClaims>
   /** Checks an ID token a caller brings along, against the accepted audiences. */
   verifyIdToken(token: string): Promise<IdTokenClaims>
-  close(): void
+  /** Stops retrying and refreshing and closes the connections to the provider. */
+  close(): Promise<void>
 }
 
 interface Connected {
   readonly metadata: oidc.ServerMetadata
-  /** The configuration for the next login, shared by all while the key set stays: see {@link flowConfiguration}. */
-  loginConfiguration(): oidc.Configuration
+  readonly configuration: oidc.Configuration
   /** The authorization URL with every parameter that is the same for all logins, ready for `&state=…`. */
   readonly authorizationUrlPrefix: string
-  readonly keys: KeyStore
+  readonly keys: SigningKeys
 }
 
 /** Provider documents are small; a few hundred KiB is already generous. */
 const maxResponseBytes = 512 * 1024
 
-function clientAuthentication(config: Config, metadata: oidc.ServerMetadata): oidc.ClientAuth {
-  if (!config.clientSecret) return oidc.None()
+function clientAuthentication(
+  client: ProviderClient,
+  metadata: oidc.ServerMetadata,
+): oidc.ClientAuth {
+  if (!client.clientSecret) return oidc.None()
   const supported = metadata.token_endpoint_auth_methods_supported
   // RFC 8414: when the list is absent, client_secret_basic is the default.
   if (!supported || supported.includes('client_secret_basic')) {
-    return oidc.ClientSecretBasic(config.clientSecret)
+    return oidc.ClientSecretBasic(client.clientSecret)
   }
-  return oidc.ClientSecretPost(config.clientSecret)
+  return oidc.ClientSecretPost(client.clientSecret)
 }
-
-type TokenAnswer =
-  | { fault: string; kid?: undefined }
-  | { fault?: undefined; kid: string | undefined }
 
 /**
  * Judges a token endpoint answer before openid-client does, so that a
  * provider fault (502) is told apart from a token that fails its checks
- * (401), and names the `kid` its ID token was signed with.
+ * (401). Returns the fault, if any.
  */
-function judgeTokenAnswer(response: BufferedResponse): TokenAnswer {
+function tokenAnswerFault(response: BufferedResponse): string | undefined {
   let body: unknown
   try {
     body = JSON.parse(response.body.toString('utf8'))
   } catch {
-    return { fault: `the token endpoint answered ${response.status} without a JSON body` }
+    return `the token endpoint answered ${response.status} without a JSON body`
   }
   if (response.status !== 200) {
     const error = (body as { error?: unknown } | null)?.error
-    return {
-      fault: `the token endpoint answered ${response.status}${typeof error === 'string' ? ` (${error.slice(0, 64)})` : ''}`,
-    }
+    return `the token endpoint answered ${response.status}${typeof error === 'string' ? ` (${error.slice(0, 64)})` : ''}`
   }
   const answer = (body ?? {}) as Record<string, unknown>
-  if (typeof answer.id_token !== 'string')
-    return { fault: 'the token endpoint answer has no id_token' }
+  if (typeof answer.id_token !== 'string') return 'the token endpoint answer has no id_token'
   // openid-client requires both (RFC 6749 section 5.1); their absence is the provider's fault.
   if (typeof answer.access_token !== 'string' || typeof answer.token_type !== 'string') {
-    return { fault: 'the token endpoint answer has no access_token or token_type' }
+    return 'the token endpoint answer has no access_token or token_type'
   }
-  try {
-    const { kid } = decodeProtectedHeader(answer.id_token)
-    return { kid: typeof kid === 'string' ? kid : undefined }
-  } catch {
-    // Not a JWT at all: openid-client refuses it as an invalid ID token.
-    return { kid: undefined }
-  }
+  return undefined
 }
 
+/**
+ * One connection to one OpenID provider: its metadata (openid-client's
+ * discovery), its signing keys (jose), the login's authorization URL and
+ * code grant (openid-client), and ID-token verification (ours, with jose).
+ */
 export function connectProvider(
-  config: Config,
+  settings: ProviderSettings,
   log: FastifyBaseLogger,
   observer: ProviderObserver = ignoreObservations,
 ): ProviderConnection {
-  const limits: OutboundLimits = { timeoutMs: config.providerTimeoutMs, maxBytes: maxResponseBytes }
-  const clientMetadata: Partial<oidc.ClientMetadata> = {
-    [oidc.clockTolerance]: 30,
-  }
-  const timeoutSeconds = config.providerTimeoutMs / 1000
-
-  const outbound = createOutboundClient(limits)
+  const { issuer, client } = settings
+  const outbound = createOutboundClient({
+    timeoutMs: settings.timeoutMs,
+    maxBytes: maxResponseBytes,
+    proxy: settings.proxy,
+  })
+  const clientMetadata: Partial<oidc.ClientMetadata> = { [oidc.clockTolerance]: 30 }
 
   /** Every request to the provider goes through here: bounded, timed and counted. */
   function observedFetch(endpoint: ProviderEndpoint) {
@@ -169,117 +211,77 @@ export function connectProvider(
   let started = false
   let closed = false
   let timer: NodeJS.Timeout | undefined
-  let settleReadiness: { resolve(): void; reject(error: Error): void } | undefined
-  const readiness = new Promise<void>((resolve, reject) => {
-    settleReadiness = { resolve, reject }
-  })
-  // Nobody may be waiting for readiness; that must not become an unhandled rejection.
-  readiness.catch(() => {})
 
   /**
-   * The openid-client configuration logins use while the key store holds one
-   * key set. openid-client checks the authorization response, the ID
-   * token's claims and, with `enableNonRepudiationChecks`, its signature;
-   * {@link verifyIdToken} then applies this service's own rules on top.
-   * openid-client's key lookups are answered from the key store, never from
-   * the network, and a token answer naming a `kid` the store does not know
-   * makes the store fetch the set again (within its cooldown) before
-   * openid-client looks for the key. openid-client keeps its keys per
-   * configuration and refetches a missing one only from a copy at least 60 s
-   * old, so each configuration starts from a copy dated 60 s back, and a new
-   * key set gets a new configuration. Token endpoint answers that are
-   * provider faults are refused as {@link OutboundRequestError}s, which
-   * `completeLogin` finds among the causes of openid-client's error.
+   * The openid-client configuration logins use with this metadata. It checks
+   * the authorization response and the ID token's claims; the signature is
+   * left to {@link verifyIdToken} (no `enableNonRepudiationChecks`), so each
+   * token is verified once. Token endpoint answers that are provider faults
+   * are refused as {@link OutboundRequestError}s, which `completeLogin`
+   * finds among the causes of openid-client's error.
    */
-  function flowConfiguration(metadata: oidc.ServerMetadata, keys: KeyStore): oidc.Configuration {
+  function loginConfiguration(metadata: oidc.ServerMetadata): oidc.Configuration {
     const configuration = new oidc.Configuration(
       metadata,
-      config.clientId,
+      client.clientId,
       clientMetadata,
-      clientAuthentication(config, metadata),
+      clientAuthentication(client, metadata),
     )
-    if (config.allowHttpIssuer) oidc.allowInsecureRequests(configuration)
+    if (settings.allowHttpIssuer) oidc.allowInsecureRequests(configuration)
     // No openid-client deadline: the outbound client's covers every request, headers and body.
     configuration.timeout = 0
-    const jwksUri = metadata.jwks_uri ? new URL(metadata.jwks_uri).href : undefined
     configuration[oidc.customFetch] = async (url, init) => {
-      if (url === jwksUri) return Response.json(keys.keySet())
       const response = await fetchToken(url, init)
       if (url === metadata.token_endpoint) {
-        const answer = judgeTokenAnswer(response)
-        if (answer.fault !== undefined) throw new OutboundRequestError(answer.fault)
-        await keys.ensureKid(answer.kid)
+        const fault = tokenAnswerFault(response)
+        if (fault !== undefined) throw new OutboundRequestError(fault)
       }
       return toResponse(response)
     }
-    oidc.enableNonRepudiationChecks(configuration)
-    oidc.setJwksCache(configuration, {
-      jwks: keys.keySet(),
-      uat: Math.floor(Date.now() / 1000) - 60,
-    })
     return configuration
   }
 
-  async function discover(): Promise<{ metadata: oidc.ServerMetadata; jwksUri: string }> {
+  async function discover(): Promise<oidc.ServerMetadata> {
     try {
-      const discovered = await oidc.discovery(
-        config.issuer,
-        config.clientId,
-        undefined,
-        undefined,
-        {
-          execute: config.allowHttpIssuer ? [oidc.allowInsecureRequests] : [],
-          timeout: timeoutSeconds,
-          [oidc.customFetch]: async (url, init) => toResponse(await fetchDiscovery(url, init)),
-        },
-      )
+      const discovered = await oidc.discovery(issuer, client.clientId, undefined, undefined, {
+        execute: settings.allowHttpIssuer ? [oidc.allowInsecureRequests] : [],
+        timeout: settings.timeoutMs / 1000,
+        [oidc.customFetch]: async (url, init) => toResponse(await fetchDiscovery(url, init)),
+      })
       const metadata = discovered.serverMetadata()
-      const jwksUri = metadata.jwks_uri
-      if (!jwksUri) throw new Error('the provider metadata has no jwks_uri')
+      if (!metadata.jwks_uri) throw new Error('the provider metadata has no jwks_uri')
       observer.refresh('discovery', 'ok')
-      return { metadata, jwksUri }
+      return metadata
     } catch (error) {
       observer.refresh('discovery', 'error')
       throw error
     }
   }
 
-  function newKeyStore(jwksUri: string): KeyStore {
-    return createKeyStore({
-      refetchCooldownMs: config.jwksRefetchCooldownMs,
+  async function loadedKeys(jwksUri: string): Promise<SigningKeys> {
+    const keys = createSigningKeys(jwksUri, {
+      fetch: async (url, init) => toResponse(await fetchJwks(url, init)),
+      timeoutMs: settings.timeoutMs,
+      refetchCooldownMs: settings.jwksRefetchCooldownMs,
       onLoad: (outcome) => observer.refresh('jwks', outcome),
-      fetchKeySet: async () => {
-        const response = await fetchJwks(jwksUri, { headers: { accept: 'application/json' } })
-        if (response.status !== 200)
-          throw new Error(`the JWKS endpoint answered ${response.status}`)
-        return JSON.parse(response.body.toString('utf8'))
-      },
     })
+    await keys.load()
+    return keys
+  }
+
+  function connection(metadata: oidc.ServerMetadata, keys: SigningKeys): Connected {
+    const configuration = loginConfiguration(metadata)
+    const authorizationUrlPrefix = oidc.buildAuthorizationUrl(configuration, {
+      redirect_uri: client.callbackUrl,
+      scope: client.scopes,
+      code_challenge_method: 'S256',
+    }).href
+    return { metadata, configuration, authorizationUrlPrefix, keys }
   }
 
   async function connect(): Promise<Connected> {
-    const { metadata, jwksUri } = await discover()
-    const keys = newKeyStore(jwksUri)
-    await keys.load()
-    return connection(metadata, keys)
-  }
-
-  function connection(metadata: oidc.ServerMetadata, keys: KeyStore): Connected {
-    let keySet = keys.keySet()
-    let configuration = flowConfiguration(metadata, keys)
-    const loginConfiguration = () => {
-      if (keys.keySet() !== keySet) {
-        keySet = keys.keySet()
-        configuration = flowConfiguration(metadata, keys)
-      }
-      return configuration
-    }
-    const authorizationUrlPrefix = oidc.buildAuthorizationUrl(configuration, {
-      redirect_uri: config.callbackUrl,
-      scope: config.scopes,
-      code_challenge_method: 'S256',
-    }).href
-    return { metadata, loginConfiguration, authorizationUrlPrefix, keys }
+    const metadata = await discover()
+    return connection(metadata, await loadedKeys(metadata.jwks_uri as string))
   }
 
   /**
@@ -287,30 +289,21 @@ export function connectProvider(
    * before: a provider outage must not take down logins that cached
    * metadata and keys can still serve (the token endpoint decides the rest).
    */
-  async function refresh(): Promise<void> {
-    const previous = connected
-    if (!previous) return
-    let metadata = previous.metadata
-    let keys = previous.keys
+  async function refresh(previous: Connected): Promise<void> {
     try {
-      const next = await discover()
-      if (next.jwksUri !== metadata.jwks_uri) {
-        const nextKeys = newKeyStore(next.jwksUri)
-        await nextKeys.load()
-        keys = nextKeys
+      const metadata = await discover()
+      let keys = previous.keys
+      if (metadata.jwks_uri !== previous.metadata.jwks_uri) {
+        keys = await loadedKeys(metadata.jwks_uri as string)
       } else {
         await keys.load()
       }
-      metadata = next.metadata
+      if (!closed) connected = connection(metadata, keys)
     } catch (error) {
       log.warn(
-        { issuer: config.issuer.href, reason: describeClientError(error) },
+        { issuer: issuer.href, reason: describeClientError(error) },
         'provider refresh failed: keeping the metadata and keys already loaded',
       )
-    }
-    if (closed) return
-    if (metadata !== previous.metadata) {
-      connected = connection(metadata, keys)
     }
   }
 
@@ -321,7 +314,8 @@ export function connectProvider(
   }
 
   function refreshPeriodically(): void {
-    refresh().finally(() => schedule(refreshPeriodically, refreshDelay(config.providerRefreshMs)))
+    const previous = connected as Connected
+    refresh(previous).finally(() => schedule(refreshPeriodically, refreshDelay(settings.refreshMs)))
   }
 
   function attempt(attemptNumber: number): void {
@@ -330,14 +324,13 @@ export function connectProvider(
         if (closed) return
         connected = result
         log.info({ issuer: result.metadata.issuer }, 'provider ready')
-        settleReadiness?.resolve()
-        schedule(refreshPeriodically, refreshDelay(config.providerRefreshMs))
+        schedule(refreshPeriodically, refreshDelay(settings.refreshMs))
       },
       (error: unknown) => {
         if (closed) return
         const delay = retryDelay(attemptNumber)
         log.warn(
-          { issuer: config.issuer.href, reason: describeClientError(error), retryInMs: delay },
+          { issuer: issuer.href, reason: describeClientError(error), retryInMs: delay },
           'provider not reachable',
         )
         schedule(() => attempt(attemptNumber + 1), delay)
@@ -352,12 +345,12 @@ export function connectProvider(
   }
 
   async function completeLogin(callbackQuery: string, checks: LoginChecks): Promise<IdTokenClaims> {
-    const { metadata, loginConfiguration, keys } = current()
+    const { metadata, configuration, keys } = current()
     let idToken: string | undefined
     try {
       const tokens = await oidc.authorizationCodeGrant(
-        loginConfiguration(),
-        new URL(`${config.callbackUrl}?${callbackQuery}`),
+        configuration,
+        new URL(`${client.callbackUrl}?${callbackQuery}`),
         {
           pkceCodeVerifier: checks.codeVerifier,
           expectedState: checks.state,
@@ -374,7 +367,7 @@ export function connectProvider(
     if (!idToken) throw new TokenExchangeError('the token endpoint answer has no id_token')
     return verifyIdToken(idToken, keys.getKey, {
       issuer: metadata.issuer,
-      audiences: [config.clientId],
+      audiences: [client.clientId],
       nonce: checks.nonce,
     })
   }
@@ -388,7 +381,6 @@ export function connectProvider(
     get ready() {
       return connected !== undefined
     },
-    whenReady: () => readiness,
     authorizationUrl({ state, nonce, codeChallenge }) {
       // Appended to a prefix built once by openid-client, instead of a new URL per login.
       return `${current().authorizationUrlPrefix}&state=${encodeURIComponent(state)}&nonce=${encodeURIComponent(nonce)}&code_challenge=${encodeURIComponent(codeChallenge)}`
@@ -398,14 +390,13 @@ export function connectProvider(
       const { metadata, keys } = current()
       return verifyIdToken(token, keys.getKey, {
         issuer: metadata.issuer,
-        audiences: config.audiences,
+        audiences: settings.audiences,
       })
     },
-    close() {
+    async close() {
       closed = true
       clearTimeout(timer)
-      outbound.close()
-      settleReadiness?.reject(new ProviderUnavailableError('closed'))
+      await outbound.close()
     },
   }
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.js'
+import { waitFor } from './wait.js'
 
 /** RFC 8032 test vector 1: a seed whose public key is known, so tests can check the JWKS. */
 export const testSigningSeedHex = '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60'
@@ -71,10 +72,14 @@ export async function startService(
   const app = await buildApp(testEnv(provider, port, overrides), { logStream: logs })
   try {
     await app.listen({ port, host: '127.0.0.1' })
+    if (options.waitForProvider !== false) {
+      await waitFor('the provider metadata and keys', () => app.provider.ready || undefined, {
+        intervalMs: 10,
+      })
+    }
   } catch (error) {
     await app.close()
     throw error
   }
-  if (options.waitForProvider !== false) await app.provider.whenReady()
   return { app, baseUrl: `http://127.0.0.1:${port}`, logs, close: () => app.close() }
 }
