@@ -155,6 +155,16 @@ t.test('bad configuration names the variable and the fix, never the value', asyn
       { MCP_REGISTRY_OIDC_JWKS_REFETCH_COOLDOWN_MS: '-5' },
       /MCP_REGISTRY_OIDC_JWKS_REFETCH_COOLDOWN_MS must be a whole number from 0/,
     ],
+    [
+      'a proxy that is not a URL',
+      { HTTPS_PROXY: 'http://user:proxy-password@[proxy' },
+      /HTTPS_PROXY is not a proxy URL/,
+    ],
+    [
+      'a proxy of another kind',
+      { http_proxy: 'socks5://user:proxy-password@proxy:1080' },
+      /http_proxy must be an http:\/\/ or https:\/\/ proxy URL/,
+    ],
   ]
   for (const [name, overrides, expected] of cases) {
     const line = await startupLine(overrides)
@@ -189,6 +199,25 @@ t.test('a valid configuration starts, and the deprecated spellings are accepted'
     'MCP_REGISTRY_OIDC_PUBLISH_PERISSIONS is deprecated: rename it to MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS',
     'MCP_REGISTRY_OIDC_EDIT_PERISSIONS is deprecated: rename it to MCP_REGISTRY_OIDC_EDIT_PERMISSIONS',
   ])
+})
+
+t.test('the egress proxy: either spelling (lower case wins), http:// when no scheme', async (t) => {
+  const app = await buildApp({
+    ...validEnv,
+    HTTPS_PROXY: 'http://ignored.example:3128',
+    https_proxy: 'https://user:pass@egress.example:8443',
+    HTTP_PROXY: 'egress.example:3128',
+    NO_PROXY: ' .internal.example,127.0.0.1 ',
+  })
+  t.teardown(() => app.close())
+  t.same(app.config.outboundProxy, {
+    httpsProxy: 'https://user:pass@egress.example:8443/',
+    httpProxy: 'http://egress.example:3128/',
+    noProxy: '.internal.example,127.0.0.1',
+  })
+  const direct = await buildApp(validEnv)
+  t.teardown(() => direct.close())
+  t.same(direct.config.outboundProxy, { httpsProxy: '', httpProxy: '', noProxy: '' })
 })
 
 t.test('trusted proxies: addresses, CIDR ranges and proxy-addr names', async (t) => {
