@@ -10,7 +10,12 @@ import {
   OutboundRequestError,
   toResponse,
 } from './http.js'
-import { type IdTokenClaims, IdTokenInvalidError, verifyIdToken } from './id-token.js'
+import {
+  clockToleranceSeconds,
+  type IdTokenClaims,
+  IdTokenInvalidError,
+  verifyIdToken,
+} from './id-token.js'
 import { createSigningKeys, type SigningKeys } from './signing-keys.js'
 
 /** The provider's metadata or keys are not loaded (yet): answer 503. */
@@ -185,7 +190,9 @@ export function connectProvider(
     maxBytes: maxResponseBytes,
     proxy: settings.proxy,
   })
-  const clientMetadata: Partial<oidc.ClientMetadata> = { [oidc.clockTolerance]: 30 }
+  const clientMetadata: Partial<oidc.ClientMetadata> = {
+    [oidc.clockTolerance]: clockToleranceSeconds,
+  }
 
   /** Every request to the provider goes through here: bounded, timed and counted. */
   function observedFetch(endpoint: ProviderEndpoint) {
