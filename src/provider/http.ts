@@ -144,7 +144,7 @@ export function createOutboundClient({
     try {
       const response = await request(target, {
         dispatcher,
-        method: (init.method ?? 'GET') as 'GET',
+        method: init.method ?? 'GET',
         headers,
         body,
         signal: callerSignal ? AbortSignal.any([deadline, callerSignal]) : deadline,

@@ -162,3 +162,21 @@ t.test('connections are kept alive between requests', async (t) => {
   for (let index = 0; index < 5; index++) await client.fetchBuffered(`${base}/again`)
   t.ok(peers.size < 5, `five requests, one after the other, over ${peers.size} connection(s)`)
 })
+
+t.test('proxy variables in process.env are not read: only the configured ones count', async (t) => {
+  const saved = { ...process.env }
+  t.teardown(() => {
+    for (const name of ['http_proxy', 'HTTP_PROXY', 'no_proxy', 'NO_PROXY']) {
+      if (saved[name] === undefined) delete process.env[name]
+      else process.env[name] = saved[name]
+    }
+  })
+  // Nothing listens on port 1: a request sent to this "proxy" would fail.
+  process.env.http_proxy = 'http://127.0.0.1:1'
+  process.env.HTTP_PROXY = 'http://127.0.0.1:1'
+  process.env.no_proxy = ''
+  const direct = createOutboundClient({ timeoutMs: 500, maxBytes: 1024, proxy: noProxy })
+  t.teardown(() => direct.close())
+  handler = (_request, _body, response) => response.end('direct')
+  t.equal((await direct.fetchBuffered(`${base}/x`)).body.toString(), 'direct')
+})
