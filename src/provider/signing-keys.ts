@@ -66,10 +66,15 @@ export function createSigningKeys(jwksUri: string, options: SigningKeysOptions):
       return await remote(header, token)
     } catch (error) {
       if (!(error instanceof errors.JWKSNoMatchingKey)) throw error
-      if (now() - refetchedAt < options.refetchCooldownMs) throw error
-      refetchedAt = now()
+      // Tokens that arrive while the set is being fetched wait for that fetch.
+      let pending = loading
+      if (pending === undefined) {
+        if (now() - refetchedAt < options.refetchCooldownMs) throw error
+        refetchedAt = now()
+        pending = load()
+      }
       // Keep the keys we have if the fetch fails; the lookup below reports the unknown kid.
-      await load().catch(() => {})
+      await pending.catch(() => {})
       return remote(header, token)
     }
   }

@@ -93,6 +93,16 @@ t.test('only token-triggered fetches start the cooldown', async (t) => {
   t.equal(state.fetches, 3, 'a key that appears right after start-up or a refresh is looked for')
 })
 
+t.test('tokens with a new kid that arrive together all wait for the one fetch', async (t) => {
+  const { state, keys } = fakeProvider()
+  await keys.load()
+  state.keys = [first.publicJwk, second.publicJwk]
+  const tokens = await Promise.all(Array.from({ length: 10 }, () => signedBy(second)))
+  const results = await Promise.all(tokens.map((token) => jwtVerify(token, keys.getKey)))
+  t.equal(results.length, 10, 'all ten verify')
+  t.equal(state.fetches, 2, 'with one fetch')
+})
+
 t.test('a failed token-triggered fetch starts the cooldown too', async (t) => {
   const { state, keys } = fakeProvider()
   await keys.load()
