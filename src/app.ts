@@ -98,15 +98,16 @@ export async function buildApp(
 
     app.decorate('config', config)
     app.decorate('tokenIssuer', await createRegistryTokenIssuer(config))
-    if (app.tokenIssuer.blockedNamespace !== undefined) {
+    for (const { rule, namespace } of app.tokenIssuer.rulesReachingBlockedNamespaces) {
       app.log.warn(
-        { namespace: app.tokenIssuer.blockedNamespace },
-        'the configured publish permissions cover a blocked namespace: every login will be refused',
+        { rule, namespace },
+        'the publish permissions of this rule cover a blocked namespace: every token it applies to is refused unless another rule grants "*"',
       )
     }
     const metrics = createMetrics({
       isReady: () => app.provider.ready,
       processMetrics: config.metricsPort !== undefined,
+      ruleNames: config.policy.rules.map((rule) => rule.name),
     })
     app.decorate('metrics', metrics)
     app.decorate(

@@ -185,8 +185,11 @@ t.test('a valid configuration starts, and the deprecated spellings are accepted'
     MCP_REGISTRY_OIDC_AUDIENCE: 'a, b',
   })
   t.teardown(() => app.close())
-  t.same(app.config.publishPermissions, ['com.example/*'])
-  t.same(app.config.editPermissions, ['com.example/tools'])
+  const [rule] = app.config.policy.rules
+  t.same(
+    [rule?.publish.map((pattern) => pattern.source), rule?.edit.map((pattern) => pattern.source)],
+    [['com.example/*'], ['com.example/tools']],
+  )
   t.same(app.config.audiences, ['a', 'b'])
   t.same(app.config.trustedProxies, [])
   t.equal(app.config.rateLimitMax, 120)

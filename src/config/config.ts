@@ -2,6 +2,8 @@ import { isIP } from 'node:net'
 import { parseRedirectAllowlist, type RedirectAllowlist } from '../login/redirect-target.js'
 import type { OutboundProxy } from '../provider/http.js'
 import { type ClaimRequirement, parseClaimRequirements } from '../registry/policy.js'
+import { issuersWithoutRules, loadPolicyFile, PolicyFileError } from '../registry/policy-file.js'
+import { environmentPolicy, type Policy } from '../registry/rules.js'
 
 /** The environment as @fastify/env hands it over, after the JSON schema below was applied. */
 export interface RawEnv {
@@ -20,6 +22,7 @@ export interface RawEnv {
   MCP_REGISTRY_OIDC_PUBLISH_PERISSIONS?: string
   MCP_REGISTRY_OIDC_EDIT_PERISSIONS?: string
   MCP_REGISTRY_BLOCKED_NAMESPACES?: string
+  MCP_REGISTRY_OIDC_POLICY_FILE?: string
   MCP_REGISTRY_OIDC_REDIRECT_ALLOWLIST?: string
   MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS: number
   MCP_REGISTRY_OIDC_ALLOW_HTTP_ISSUER: boolean
@@ -77,6 +80,7 @@ export const envSchema = {
     MCP_REGISTRY_OIDC_PUBLISH_PERISSIONS: {},
     MCP_REGISTRY_OIDC_EDIT_PERISSIONS: {},
     MCP_REGISTRY_BLOCKED_NAMESPACES: {},
+    MCP_REGISTRY_OIDC_POLICY_FILE: {},
     MCP_REGISTRY_OIDC_REDIRECT_ALLOWLIST: {},
     MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS: { type: 'integer', default: 300 },
     MCP_REGISTRY_OIDC_ALLOW_HTTP_ISSUER: { type: 'boolean', default: false },
@@ -114,9 +118,8 @@ export interface Config {
   readonly enabled: boolean
   readonly audiences: readonly string[]
   readonly scopes: string
-  readonly claimRequirements: readonly ClaimRequirement[]
-  readonly publishPermissions: readonly string[]
-  readonly editPermissions: readonly string[]
+  /** The policy file's rules and issuers, or the environment form as one rule. */
+  readonly policy: Policy
   readonly blockedNamespaces: readonly string[]
   readonly redirectAllowlist: RedirectAllowlist
   readonly tokenTtlSeconds: number
@@ -339,6 +342,64 @@ function parseOutboundProxy(raw: RawEnv): OutboundProxy {
   }
 }
 
+/** The variables a policy file replaces; setting one of them as well is a mistake. */
+const policyFileReplaces = [
+  'MCP_REGISTRY_OIDC_EXTRA_CLAIMS',
+  'MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS',
+  'MCP_REGISTRY_OIDC_EDIT_PERMISSIONS',
+  'MCP_REGISTRY_OIDC_PUBLISH_PERISSIONS',
+  'MCP_REGISTRY_OIDC_EDIT_PERISSIONS',
+] as const
+
+/**
+ * The policy: from MCP_REGISTRY_OIDC_POLICY_FILE when it is set, else from
+ * EXTRA_CLAIMS and the permission variables (a blank variable counts as unset).
+ */
+function parsePolicy(raw: RawEnv, warnings: string[]): Policy {
+  const file = raw.MCP_REGISTRY_OIDC_POLICY_FILE?.trim()
+  if (file) {
+    const conflicting = policyFileReplaces.find((variable) => raw[variable]?.trim())
+    if (conflicting !== undefined) {
+      throw new ConfigError(
+        'MCP_REGISTRY_OIDC_POLICY_FILE',
+        `cannot be combined with ${conflicting}: move its setting into the policy file's rules and unset it`,
+      )
+    }
+    let policy: Policy
+    try {
+      policy = loadPolicyFile(file, {
+        allowHttpIssuer: raw.MCP_REGISTRY_OIDC_ALLOW_HTTP_ISSUER,
+        loginIssuer: raw.MCP_REGISTRY_OIDC_ISSUER,
+      })
+    } catch (error) {
+      if (error instanceof PolicyFileError) {
+        throw new ConfigError('MCP_REGISTRY_OIDC_POLICY_FILE', error.message)
+      }
+      throw error
+    }
+    for (const issuer of issuersWithoutRules(policy)) {
+      warnings.push(
+        `the policy file lists issuer "${issuer}" but no rule names it: its tokens will all be refused`,
+      )
+    }
+    return policy
+  }
+  let claimRequirements: ClaimRequirement[]
+  try {
+    claimRequirements = parseClaimRequirements(raw.MCP_REGISTRY_OIDC_EXTRA_CLAIMS ?? '')
+  } catch (error) {
+    throw new ConfigError(
+      'MCP_REGISTRY_OIDC_EXTRA_CLAIMS',
+      `must be a JSON array of objects, e.g. [{"hd":"example.com"}]: ${(error as Error).message}`,
+    )
+  }
+  return environmentPolicy(
+    claimRequirements,
+    permissionsVariable(raw, 'PUBLISH', warnings),
+    permissionsVariable(raw, 'EDIT', warnings),
+  )
+}
+
 /** Turns the schema-checked environment into the typed configuration, or throws a {@link ConfigError}. */
 export function parseConfig(raw: RawEnv): Config {
   const warnings: string[] = []
@@ -352,15 +413,7 @@ export function parseConfig(raw: RawEnv): Config {
     )
   const publicUrl = parsePublicUrl(raw.MCP_REGISTRY_OIDC_PUBLIC_URL)
 
-  let claimRequirements: ClaimRequirement[]
-  try {
-    claimRequirements = parseClaimRequirements(raw.MCP_REGISTRY_OIDC_EXTRA_CLAIMS ?? '')
-  } catch (error) {
-    throw new ConfigError(
-      'MCP_REGISTRY_OIDC_EXTRA_CLAIMS',
-      `must be a JSON array of objects, e.g. [{"hd":"example.com"}]: ${(error as Error).message}`,
-    )
-  }
+  const policy = parsePolicy(raw, warnings)
 
   let redirectAllowlist: RedirectAllowlist
   try {
@@ -395,9 +448,7 @@ export function parseConfig(raw: RawEnv): Config {
     enabled: raw.MCP_REGISTRY_OIDC_ENABLED,
     audiences: audiences.length > 0 ? audiences : [clientId],
     scopes: scopes.join(' '),
-    claimRequirements,
-    publishPermissions: permissionsVariable(raw, 'PUBLISH', warnings),
-    editPermissions: permissionsVariable(raw, 'EDIT', warnings),
+    policy,
     blockedNamespaces: list(raw.MCP_REGISTRY_BLOCKED_NAMESPACES),
     redirectAllowlist,
     tokenTtlSeconds: integerInRange(

@@ -16,6 +16,8 @@ export interface Metrics {
   authOutcome(step: AuthStep, error: string | undefined): void
   /** One finished HTTP request, labelled by route pattern (never the raw URL). */
   httpRequest(method: string, route: string, statusCode: number, seconds: number): void
+  /** One minted token, counted once for each policy rule that granted it. */
+  ruleGrants(rules: readonly string[]): void
   readonly provider: ProviderObserver
 }
 
@@ -24,6 +26,8 @@ export interface MetricsOptions {
   isReady(): boolean
   /** Process metrics (CPU, memory, event loop, GC). They install process-wide observers, so only a served registry wants them. */
   processMetrics: boolean
+  /** The policy's rule names: the only values of the `rule` label, each exported from the start. */
+  ruleNames: readonly string[]
 }
 
 export function createMetrics(options: MetricsOptions): Metrics {
@@ -74,6 +78,14 @@ export function createMetrics(options: MetricsOptions): Metrics {
       this.set(options.isReady() ? 1 : 0)
     },
   })
+  const ruleGrants = new Counter({
+    name: `${prefix}rule_grants_total`,
+    help: 'Registry tokens minted, counted once for each policy rule that granted permissions to it.',
+    labelNames: ['rule'] as const,
+    registers,
+  })
+  const ruleNames = new Set(options.ruleNames)
+  for (const rule of ruleNames) ruleGrants.inc({ rule }, 0)
   const httpRequests = new Histogram({
     name: `${prefix}http_request_duration_seconds`,
     help: 'HTTP requests served, by method, route pattern and status code.',
@@ -97,6 +109,10 @@ export function createMetrics(options: MetricsOptions): Metrics {
     },
     httpRequest(method, route, statusCode, seconds) {
       httpRequests.observe({ method, route, status_code: String(statusCode) }, seconds)
+    },
+    ruleGrants(rules) {
+      // Rule names come from the configuration; anything else would be an unbounded label.
+      for (const rule of rules) if (ruleNames.has(rule)) ruleGrants.inc({ rule })
     },
     provider: {
       request(endpoint, outcome, seconds) {

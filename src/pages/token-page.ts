@@ -7,6 +7,8 @@ export interface TokenPageInput {
   /** Expiry of the token, unix seconds. */
   expiresAt: number
   permissions: ReadonlyArray<{ action: 'publish' | 'edit'; resource: string }>
+  /** The names of the policy rules that granted the permissions. */
+  rules?: readonly string[]
   /** The ID token's `sub` the registry token was minted for. */
   subject: string
   /** Base URL of the registry, e.g. https://registry.example.com */
@@ -99,6 +101,13 @@ ${rows}</tbody>
 </table>`
 }
 
+/** Which policy rules granted the permissions (names from the deployer's configuration). */
+function grantedBySection(rules: TokenPageInput['rules']): string {
+  if (rules === undefined || rules.length === 0) return ''
+  const names = rules.map((rule) => `<code>${escapeHtml(rule)}</code>`).join(', ')
+  return `<p class="muted granted-by">Granted by ${rules.length === 1 ? 'rule' : 'rules'} ${names}.</p>`
+}
+
 /**
  * The page shown after a successful login: the registry token, when it
  * expires, what it may do, and how to use it.
@@ -136,6 +145,7 @@ export function renderTokenPage(
 <section aria-labelledby="permissions-heading">
 <div class="section-head"><h2 id="permissions-heading">Permissions</h2></div>
 ${permissionsSection(permissions)}
+${grantedBySection(input.rules)}
 </section>
 
 <section aria-labelledby="usage-heading">

@@ -14,6 +14,8 @@ declare module 'fastify' {
     subject: string | null
     /** Why the request was refused; the error handler sets it. */
     refusal: AuthError | null
+    /** The policy rules that granted the minted token's permissions, logged and counted with the outcome. */
+    grantedBy: readonly string[] | null
   }
 }
 
@@ -36,7 +38,7 @@ function level(reply: FastifyReply, step: AuthStep | undefined): 'error' | 'info
 /**
  * One log line per request, written as the answer is sent: for login and
  * exchange routes it is the outcome (event, error code and reason, provider,
- * `sub`), for the others the status; every refusal is `request refused`, once.
+ * `sub`, the rules that granted the token), for the others the status; every refusal is `request refused`, once.
  * Every line carries the request id, which is echoed in `X-Request-Id`. The
  * same hook feeds the metrics.
  */
@@ -47,6 +49,7 @@ async function observability(app: FastifyInstance) {
 
   app.decorateRequest('subject', null)
   app.decorateRequest('refusal', null)
+  app.decorateRequest('grantedBy', null)
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header(requestIdHeader, request.id)
@@ -56,7 +59,7 @@ async function observability(app: FastifyInstance) {
   // answer finds its line already logged.
   app.addHook('onSend', async (request, reply, payload) => {
     const step = request.routeOptions.config.authStep
-    const { refusal, subject } = request
+    const { refusal, subject, grantedBy } = request
     metrics.httpRequest(
       request.method,
       request.routeOptions.url ?? 'unmatched',
@@ -64,6 +67,7 @@ async function observability(app: FastifyInstance) {
       reply.elapsedTime / 1000,
     )
     if (step !== undefined) metrics.authOutcome(step, refusal?.code)
+    if (grantedBy !== null && !refusal) metrics.ruleGrants(grantedBy)
 
     const line: Record<string, unknown> = {
       req: request,
@@ -75,6 +79,7 @@ async function observability(app: FastifyInstance) {
       line.provider = provider
     }
     if (subject !== null) line.sub = subject
+    if (grantedBy !== null) line.rules = grantedBy
     let message = step !== undefined ? events[step].ok[1] : 'request completed'
     if (refusal) {
       line.error = refusal.code

@@ -161,15 +161,41 @@ export function parseClaimRequirements(json: string): ClaimRequirement[] {
     throw new Error('the top level is not a JSON array')
   }
   return parsed.map((element: unknown, index) => {
-    if (!isJsonObject(element)) {
-      throw new Error(`element ${index} is not a JSON object`)
-    }
-    for (const key of Object.keys(element)) {
-      const problem = requirementProblem(ownValue(element, key)?.value, key)
-      if (problem !== undefined) throw new Error(`element ${index}: claim ${problem}`)
-    }
+    const problem = claimRequirementProblem(element)
+    if (problem !== undefined) throw new Error(`element ${index}${problem}`)
     return element as ClaimRequirement
   })
+}
+
+/**
+ * Why a parsed value cannot be a claim requirement (one object of
+ * EXTRA_CLAIMS, or of a policy rule's `when`), or undefined when it can. The
+ * text continues a phrase naming the requirement: ` is not a JSON object`,
+ * `: claim "groups" lists no accepted values, …`.
+ */
+export function claimRequirementProblem(element: unknown): string | undefined {
+  if (!isJsonObject(element)) return ' is not a JSON object'
+  for (const key of Object.keys(element)) {
+    const problem = requirementProblem(ownValue(element, key)?.value, key)
+    if (problem !== undefined) return `: claim ${problem}`
+  }
+  return undefined
+}
+
+/**
+ * The claim at a path of names (`["realm_access", "roles"]`), read through
+ * own properties of plain objects only, or undefined when there is none.
+ */
+export function claimAt(
+  claims: Readonly<Record<string, unknown>>,
+  path: readonly string[],
+): { value: unknown } | undefined {
+  let found: { value: unknown } | undefined = { value: claims }
+  for (const name of path) {
+    if (found === undefined || !isJsonObject(found.value)) return undefined
+    found = ownValue(found.value, name)
+  }
+  return found
 }
 
 /**

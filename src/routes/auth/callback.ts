@@ -100,6 +100,7 @@ const callback: FastifyPluginAsync = async (app) => {
       })
       request.subject = claims.sub
       const issued = await tokenIssuer.issue(claims)
+      request.grantedBy = issued.rules
 
       if (flow.target) {
         const parameters: Record<string, string> = {
@@ -119,6 +120,7 @@ const callback: FastifyPluginAsync = async (app) => {
           token: issued.registry_token,
           expiresAt: issued.expires_at,
           permissions: issued.permissions,
+          rules: issued.rules,
           subject: claims.sub,
           registryUrl: config.publicUrl,
         }),

@@ -24,7 +24,8 @@ const exchange: FastifyPluginAsync = async (app) => {
           throw error
         })
       request.subject = claims.sub
-      const { registry_token, expires_at } = await tokenIssuer.issue(claims)
+      const { registry_token, expires_at, rules } = await tokenIssuer.issue(claims)
+      request.grantedBy = rules
       return { registry_token, expires_at }
     },
   )
