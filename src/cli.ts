@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The package's command line (`npx mcp-registry-oidc …`): login for publishers, keygen for deployers.
+// The package's command line (`npx mcp-registry-oidc …`): login for publishers, keygen and policy check for deployers.
 
 import { homedir } from 'node:os'
 import open from 'open'
@@ -9,6 +9,7 @@ process.exitCode = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   homeDir: homedir(),
+  env: process.env,
   async openBrowser(url) {
     await open(url)
   },

@@ -6,6 +6,8 @@ export interface CliIo {
   readonly homeDir: string
   /** Opens a URL in the person's browser; rejects when no browser could be started. */
   openBrowser(url: string): Promise<void>
+  /** The process environment, for the variables a command shares with the service. */
+  readonly env?: Readonly<Record<string, string | undefined>>
 }
 
 /** ok / failed / usage, as every command's help says. */

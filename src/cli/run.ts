@@ -3,6 +3,7 @@
 import { type CliIo, EXIT, UsageError } from './io.js'
 import { KEYGEN_HELP, keygen } from './keygen.js'
 import { LOGIN_HELP, login } from './login.js'
+import { POLICY_HELP, policy } from './policy-check.js'
 
 export const HELP = `Usage: mcp-registry-oidc <command> [options]
 
@@ -10,6 +11,7 @@ Commands:
   login    sign in through an mcp-registry-oidc service in your browser and save the registry
            token where mcp-publisher reads it
   keygen   print a fresh registry signing key and cookie secret (and the public key)
+  policy   policy check: what a policy file grants to an ID token's claims
   help     show this help, or a command's: help <command>
 
 Run "mcp-registry-oidc <command> --help" for a command's options.
@@ -20,6 +22,7 @@ const commands: Record<string, { run(argv: string[], io: CliIo): Promise<number>
   {
     login: { run: login, help: LOGIN_HELP },
     keygen: { run: keygen, help: KEYGEN_HELP },
+    policy: { run: policy, help: POLICY_HELP },
   }
 
 /** node:util parseArgs reports unknown options, missing values and stray arguments this way. */
