@@ -1,19 +1,23 @@
 // `npm run demo`: the development OpenID provider and the service wired to it, on 127.0.0.1, with
-// secrets made up for this run. The deployer's own policy variables (MCP_REGISTRY_OIDC_*) pass
-// through to the service, so they can try their EXTRA_CLAIMS before touching a real provider.
+// secrets made up for this run. The deployer's own policy (a policy file, or the MCP_REGISTRY_OIDC_*
+// variables) passes through to the service, so they can try their rules before touching a real
+// provider.
 
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
+import { resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { parseClaimRequirements } from '../src/registry/policy.js'
+import { type ClaimRequirement, parseClaimRequirements } from '../src/registry/policy.js'
+import { loadPolicyFile } from '../src/registry/policy-file.js'
+import { LOGIN_ISSUER, type Policy } from '../src/registry/rules.js'
 import { extraClaimNames, valuesForPolicy } from './login-form.js'
 import { type DevProvider, startDevProvider } from './provider.js'
 
-const HELP = `Usage: npm run demo [-- --port <port>] [-- --provider-port <port>]
+const HELP = `Usage: npm run demo [-- --port <port>] [-- --provider-port <port>] [-- --policy <file>]
 
 Starts a development OpenID provider and mcp-registry-oidc wired to it, on 127.0.0.1, with fresh
 secrets, and prints the URL to sign in at. Ctrl-C stops both.
@@ -21,11 +25,13 @@ secrets, and prints the URL to sign in at. Ctrl-C stops both.
 Options:
   --port <port>           the service's port (default 8090)
   --provider-port <port>  the development provider's port (default 8091)
+  --policy <file>         a policy file (MCP_REGISTRY_OIDC_POLICY_FILE), e.g. examples/policy.yaml;
+                          the login form then offers the claims its rules name
   -h, --help              show this help
 
-Your own MCP_REGISTRY_OIDC_* variables (EXTRA_CLAIMS, PUBLISH_PERMISSIONS, EDIT_PERMISSIONS,
-SCOPES, TOKEN_TTL_SECONDS, …), MCP_REGISTRY_BLOCKED_NAMESPACES and LOG_LEVEL reach the service;
-the demo sets the provider, the URLs and the secrets itself.
+Your own MCP_REGISTRY_OIDC_* variables (POLICY_FILE, or EXTRA_CLAIMS, PUBLISH_PERMISSIONS and
+EDIT_PERMISSIONS; SCOPES, TOKEN_TTL_SECONDS, …), MCP_REGISTRY_BLOCKED_NAMESPACES and LOG_LEVEL
+reach the service; the demo sets the provider, the URLs and the secrets itself.
 `
 
 /** Variables the demo decides; the person's own values for them are ignored (and named). */
@@ -68,6 +74,7 @@ function parseOptions(argv: string[]) {
     options: {
       port: { type: 'string' },
       'provider-port': { type: 'string' },
+      policy: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -76,6 +83,7 @@ function parseOptions(argv: string[]) {
     help: values.help === true,
     port: portOption(values.port, 8090, 'port'),
     providerPort: portOption(values['provider-port'], 8091, 'provider-port'),
+    policyFile: values.policy,
   }
 }
 
@@ -105,6 +113,8 @@ function describeLogLine(line: string): string | undefined {
     ['error', entry.error],
     ['reason', entry.reason],
     ['sub', entry.sub],
+    ['rules', entry.rules],
+    ['rule', entry.rule],
     ['namespace', entry.namespace],
     ['cause', err?.message],
   ]
@@ -120,8 +130,11 @@ function serviceEnvironment(
 ): NodeJS.ProcessEnv {
   const env = { ...own }
   for (const name of DEMO_VARIABLES) delete env[name]
-  env.MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS ??= 'com.example/*'
-  env.MCP_REGISTRY_OIDC_EDIT_PERMISSIONS ??= 'com.example/*'
+  // A policy file replaces the permission variables; setting both would stop the service.
+  if (!settings.MCP_REGISTRY_OIDC_POLICY_FILE && !env.MCP_REGISTRY_OIDC_POLICY_FILE) {
+    env.MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS ??= 'com.example/*'
+    env.MCP_REGISTRY_OIDC_EDIT_PERMISSIONS ??= 'com.example/*'
+  }
   env.LOG_LEVEL ??= 'info'
   // No metrics listener unless asked for: the demo must start with other things on the machine.
   env.METRICS_PORT ??= '0'
@@ -147,8 +160,30 @@ async function waitUntilReady(baseUrl: string, service: ChildProcess): Promise<v
   await Promise.race([poll(), exited])
 }
 
-function banner(baseUrl: string, provider: DevProvider, env: NodeJS.ProcessEnv): string {
+/** The banner's lines about who gets what. */
+function policyLines(env: NodeJS.ProcessEnv, policyFile: Policy | undefined): string[] {
+  const file = env.MCP_REGISTRY_OIDC_POLICY_FILE
+  if (file) {
+    const rules = policyFile?.rules.map((rule) => `${rule.name} (${rule.issuer})`) ?? []
+    return [
+      `  Policy:       ${file}`,
+      `  Rules:        ${rules.join(', ')}`,
+      `  Check claims: npx mcp-registry-oidc policy check --file ${file} --claims <claims.json>`,
+    ]
+  }
   const policy = env.MCP_REGISTRY_OIDC_EXTRA_CLAIMS
+  return [
+    `  Policy:       ${policy ? `MCP_REGISTRY_OIDC_EXTRA_CLAIMS=${policy}` : 'none (MCP_REGISTRY_OIDC_EXTRA_CLAIMS is not set)'}`,
+    `  Permissions:  publish ${env.MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS || '(none)'}; edit ${env.MCP_REGISTRY_OIDC_EDIT_PERMISSIONS || '(none)'}`,
+  ]
+}
+
+function banner(
+  baseUrl: string,
+  provider: DevProvider,
+  env: NodeJS.ProcessEnv,
+  policyFile: Policy | undefined,
+): string {
   return [
     '',
     'mcp-registry-oidc demo is running.',
@@ -156,13 +191,63 @@ function banner(baseUrl: string, provider: DevProvider, env: NodeJS.ProcessEnv):
     `  Sign in:      ${baseUrl}/v0/auth/oidc/start`,
     `  CLI login:    npx mcp-registry-oidc login --url ${baseUrl}`,
     `  Provider:     ${provider.issuer}  (development only: any user name signs in)`,
-    `  Policy:       ${policy ? `MCP_REGISTRY_OIDC_EXTRA_CLAIMS=${policy}` : 'none (MCP_REGISTRY_OIDC_EXTRA_CLAIMS is not set)'}`,
-    `  Permissions:  publish ${env.MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS || '(none)'}; edit ${env.MCP_REGISTRY_OIDC_EDIT_PERMISSIONS || '(none)'}`,
+    ...policyLines(env, policyFile),
     `  Token key:    made up for this run; public key at ${baseUrl}/.well-known/jwks.json`,
     '',
     'Press Ctrl-C to stop.',
     '',
   ].join('\n')
+}
+
+/**
+ * What the login form should offer: the claim requirements of the login provider's rules (values
+ * that pass them are filled in), the claims their grants name, and the policy text to show.
+ */
+function formPolicy(policyFilePath: string | undefined): {
+  requirements: ClaimRequirement[]
+  templateClaims: string[]
+  policyFile: Policy | undefined
+  policy: string | undefined
+} {
+  // An invalid file or variable: the service refuses to start with a line that names the
+  // problem; the form stays plain.
+  if (policyFilePath !== undefined) {
+    let policyFile: Policy | undefined
+    try {
+      policyFile = loadPolicyFile(policyFilePath, { allowHttpIssuer: true })
+    } catch {
+      return { requirements: [], templateClaims: [], policyFile: undefined, policy: undefined }
+    }
+    const loginRules = policyFile.rules.filter((rule) => rule.issuer === LOGIN_ISSUER)
+    const templateClaims = loginRules.flatMap((rule) =>
+      [...rule.publish, ...rule.edit].flatMap((pattern) =>
+        pattern.parts.flatMap((part) => ('claim' in part ? [part.claim[0] ?? ''] : [])),
+      ),
+    )
+    const policy = loginRules
+      .map((rule) => {
+        const grants = [
+          ...rule.publish.map((p) => `publish ${p.source}`),
+          ...rule.edit.map((p) => `edit ${p.source}`),
+        ]
+        return `${rule.name}: when ${JSON.stringify(rule.when)} → ${grants.join(', ')}`
+      })
+      .join('\n')
+    return {
+      requirements: loginRules.flatMap((rule) => rule.when),
+      templateClaims,
+      policyFile,
+      policy,
+    }
+  }
+  const policy = process.env.MCP_REGISTRY_OIDC_EXTRA_CLAIMS
+  let requirements: ClaimRequirement[] = []
+  try {
+    requirements = parseClaimRequirements(policy ?? '')
+  } catch {
+    // As above.
+  }
+  return { requirements, templateClaims: [], policyFile: undefined, policy }
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -183,13 +268,9 @@ async function run(argv: string[]): Promise<number> {
   if (ignored.length > 0) {
     process.stdout.write(`The demo sets these itself and ignores yours: ${ignored.join(', ')}\n`)
   }
-  const policy = process.env.MCP_REGISTRY_OIDC_EXTRA_CLAIMS
-  let requirements: ReturnType<typeof parseClaimRequirements> = []
-  try {
-    requirements = parseClaimRequirements(policy ?? '')
-  } catch {
-    // The service refuses to start with a line that names the problem; the form stays plain.
-  }
+  const policyPath = options.policyFile ?? process.env.MCP_REGISTRY_OIDC_POLICY_FILE
+  const policyFilePath = policyPath ? resolve(policyPath) : undefined
+  const { requirements, templateClaims, policyFile, policy } = formPolicy(policyFilePath)
 
   const clientId = 'mcp-registry-oidc-demo'
   const clientSecret = randomBytes(24).toString('base64url')
@@ -206,8 +287,9 @@ async function run(argv: string[]): Promise<number> {
         },
       ],
       values: valuesForPolicy(requirements),
-      extraClaimNames: extraClaimNames(requirements),
+      extraClaimNames: extraClaimNames(requirements, templateClaims),
       ...(policy === undefined ? {} : { policy }),
+      ...(policyFilePath === undefined ? {} : { policySource: policyFilePath }),
       formTargets: (process.env.MCP_REGISTRY_OIDC_REDIRECT_ALLOWLIST ?? '')
         .split(',')
         .flatMap((target) => (URL.canParse(target.trim()) ? [new URL(target.trim()).origin] : [])),
@@ -230,6 +312,7 @@ async function run(argv: string[]): Promise<number> {
     MCP_REGISTRY_OIDC_COOKIE_SECRET: randomBytes(32).toString('hex'),
     MCP_REGISTRY_JWT_PRIVATE_KEY: randomBytes(32).toString('hex'),
     MCP_REGISTRY_OIDC_ALLOW_HTTP_ISSUER: 'true',
+    ...(policyFilePath === undefined ? {} : { MCP_REGISTRY_OIDC_POLICY_FILE: policyFilePath }),
     PORT: String(options.port),
     HOST,
   })
@@ -261,7 +344,7 @@ async function run(argv: string[]): Promise<number> {
   })
   try {
     await waitUntilReady(baseUrl, service)
-    process.stdout.write(banner(baseUrl, provider, env))
+    process.stdout.write(banner(baseUrl, provider, env, policyFile))
   } catch (error) {
     process.stderr.write(
       `The demo did not start: ${error instanceof Error ? error.message : error}\n`,

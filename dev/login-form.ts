@@ -82,12 +82,19 @@ export function valuesForPolicy(requirements: readonly ClaimRequirement[]): Logi
   return values
 }
 
-/** The top-level claim names a policy looks at, beyond those the form has fields for. */
-export function extraClaimNames(requirements: readonly ClaimRequirement[]): string[] {
+/**
+ * The top-level claim names a policy looks at (in its requirements, and in the templates of its
+ * grants), beyond those the form has fields for.
+ */
+export function extraClaimNames(
+  requirements: readonly ClaimRequirement[],
+  templateClaims: readonly string[] = [],
+): string[] {
   const names = new Set<string>()
   for (const requirement of requirements) {
     for (const claim of Object.keys(requirement)) if (!FIELD_CLAIMS.has(claim)) names.add(claim)
   }
+  for (const claim of templateClaims) if (!FIELD_CLAIMS.has(claim)) names.add(claim)
   return [...names]
 }
 

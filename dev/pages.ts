@@ -54,8 +54,10 @@ export interface LoginPageInput {
   values: LoginValues
   /** Claim names the "other claims" box accepts; without any, the box is not shown. */
   extraClaimNames: readonly string[]
-  /** The service's MCP_REGISTRY_OIDC_EXTRA_CLAIMS, shown so the person knows what is checked. */
+  /** The service's MCP_REGISTRY_OIDC_EXTRA_CLAIMS (or its rules), shown so the person knows what is checked. */
   policy?: string
+  /** Where `policy` comes from: a variable's name or a policy file; default MCP_REGISTRY_OIDC_EXTRA_CLAIMS. */
+  policySource?: string
   problem?: string
 }
 
@@ -82,7 +84,7 @@ export function renderLoginPage(input: LoginPageInput): string {
     input.policy === undefined || input.policy.trim() === ''
       ? html`<div class="note policy"><p><strong>No claim policy.</strong> <span class="var">MCP_REGISTRY_OIDC_EXTRA_CLAIMS</span> is not set, so every sign-in gets a token.</p></div>`
       : html`<div class="note policy">
-<p><strong>The service requires these claims</strong> (<span class="var">MCP_REGISTRY_OIDC_EXTRA_CLAIMS</span>):</p>
+<p><strong>The service checks these claims</strong> (<span class="var">${input.policySource ?? 'MCP_REGISTRY_OIDC_EXTRA_CLAIMS'}</span>):</p>
 <pre><code>${input.policy}</code></pre>
 <p>The form starts with values that pass; change one to see the service refuse.</p>
 </div>`

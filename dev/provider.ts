@@ -36,8 +36,10 @@ export interface DevProviderOptions {
   readonly values: LoginValues
   /** Claims besides the standard ones, hd and groups, that the form may add (a policy's keys). */
   readonly extraClaimNames?: readonly string[]
-  /** The service's MCP_REGISTRY_OIDC_EXTRA_CLAIMS, shown on the form. */
+  /** The service's policy as text (its MCP_REGISTRY_OIDC_EXTRA_CLAIMS, or its rules), shown on the form. */
   readonly policy?: string
+  /** Where that policy comes from; default MCP_REGISTRY_OIDC_EXTRA_CLAIMS. */
+  readonly policySource?: string
   /** Further origins a sign-in may end at (the service's redirect allow-list). */
   readonly formTargets?: readonly string[]
 }
@@ -170,6 +172,7 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
           values,
           extraClaimNames,
           ...(options.policy === undefined ? {} : { policy: options.policy }),
+          ...(options.policySource === undefined ? {} : { policySource: options.policySource }),
           ...(problem === undefined ? {} : { problem }),
         })
       if (interaction.prompt.name === 'consent' && ctx.method === 'GET') {
