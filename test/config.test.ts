@@ -1,8 +1,12 @@
 import { spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { buildApp } from '../src/app.js'
 import { describeStartupError } from '../src/config/config.js'
+import { githubIssuer, policyFileText, weatherRelease } from './helpers/policy.js'
 import { testCookieSecret, testSigningSeedHex } from './helpers/service.js'
 
 /** A complete, valid environment; its provider is never reached in these tests. */
@@ -254,4 +258,69 @@ t.test('the process exits 1 with one line on stderr', async (t) => {
   t.match(stderr, /MCP_REGISTRY_JWT_PRIVATE_KEY must be exactly 64 hex characters/)
   t.notMatch(stderr, 'abc123')
   t.notMatch(stderr, 'client-secret-value-do-not-print')
+})
+
+// The policy file: its own mistakes are in test/registry/policy-file.test.ts; here, the line the
+// process prints for them and for a conflict with the environment form.
+
+const policyExample = policyFileText(githubIssuer, weatherRelease)
+
+t.test('start-up: the file, the rule and the problem; conflicts name the variable', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'policy-'))
+  const good = join(dir, 'policy.yaml')
+  writeFileSync(good, policyExample)
+  const bad = join(dir, 'bad.yaml')
+  writeFileSync(bad, 'rules:\n  - name: r\n    grant: {publish: ["a/{}"]}\n')
+
+  t.equal(await startupLine({ MCP_REGISTRY_OIDC_POLICY_FILE: good }), 'started')
+  t.equal(
+    await startupLine({ MCP_REGISTRY_OIDC_POLICY_FILE: bad }),
+    `mcp-registry-oidc: configuration error: MCP_REGISTRY_OIDC_POLICY_FILE ${bad}: rule "r", grant.publish[0]: has a malformed template "{}": write {claim} or {claim.member}, names of letters, digits, "_" and "-"`,
+  )
+  t.equal(
+    await startupLine({ MCP_REGISTRY_OIDC_POLICY_FILE: join(dir, 'missing.yaml') }),
+    `mcp-registry-oidc: configuration error: MCP_REGISTRY_OIDC_POLICY_FILE ${join(dir, 'missing.yaml')}: does not exist`,
+  )
+  t.equal(
+    await startupLine({ MCP_REGISTRY_OIDC_POLICY_FILE: dir }),
+    `mcp-registry-oidc: configuration error: MCP_REGISTRY_OIDC_POLICY_FILE ${dir}: is a directory`,
+  )
+  for (const variable of [
+    'MCP_REGISTRY_OIDC_EXTRA_CLAIMS',
+    'MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS',
+    'MCP_REGISTRY_OIDC_EDIT_PERMISSIONS',
+    'MCP_REGISTRY_OIDC_PUBLISH_PERISSIONS',
+    'MCP_REGISTRY_OIDC_EDIT_PERISSIONS',
+  ]) {
+    t.equal(
+      await startupLine({ MCP_REGISTRY_OIDC_POLICY_FILE: good, [variable]: '[{"hd":"x"}]' }),
+      `mcp-registry-oidc: configuration error: MCP_REGISTRY_OIDC_POLICY_FILE cannot be combined with ${variable}: move its setting into the policy file's rules and unset it`,
+      variable,
+    )
+  }
+  t.equal(
+    await startupLine({ MCP_REGISTRY_OIDC_POLICY_FILE: good, MCP_REGISTRY_OIDC_EXTRA_CLAIMS: ' ' }),
+    'started',
+    'a blank variable counts as unset',
+  )
+  const app = await buildApp({ ...validEnv, MCP_REGISTRY_OIDC_POLICY_FILE: good })
+  t.teardown(() => app.close())
+  t.same(
+    app.config.policy.rules.map((r) => r.name),
+    ['admins', 'own-namespace', 'platform-team', 'weather-release'],
+  )
+})
+
+t.test('an issuer no rule names is worth a warning', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'policy-'))
+  const file = join(dir, 'policy.yaml')
+  writeFileSync(
+    file,
+    'issuers:\n  - {name: gitlab, issuer: "https://gitlab.com", audiences: [x]}\nrules:\n  - name: r\n    grant: {publish: [a]}\n',
+  )
+  const app = await buildApp({ ...validEnv, MCP_REGISTRY_OIDC_POLICY_FILE: file })
+  t.teardown(() => app.close())
+  t.same(app.config.warnings, [
+    'the policy file lists issuer "gitlab" but no rule names it: its tokens will all be refused',
+  ])
 })

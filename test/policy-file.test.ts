@@ -9,6 +9,7 @@ import t from 'tap'
 import { verifyRegistryToken } from '../src/registry/token.js'
 import { loginUntilCallback } from './helpers/login.js'
 import { sampleValue } from './helpers/metrics.js'
+import { policyFileText } from './helpers/policy.js'
 import { registryPublicKey } from './helpers/registry-key.js'
 import {
   callbackUrlFor,
@@ -63,22 +64,8 @@ const accounts: TestAccount[] = [
   },
 ]
 
-const policyText = `
-rules:
-  - name: admins
-    when: {groups: registry-admins}
-    grant: {publish: ["*"], edit: ["*"]}
-  - name: own-namespace
-    when: [{email_verified: true}, {hd: example.com}]
-    grant: {publish: ["com.example/{preferred_username}/*"]}
-  - name: platform-team
-    when: {groups: platform}
-    grant:
-      publish: ["com.example/platform/*"]
-      edit: ["com.example/platform/*"]
-`
 const policyFile = join(mkdtempSync(join(tmpdir(), 'policy-e2e-')), 'policy.yaml')
-writeFileSync(policyFile, policyText)
+writeFileSync(policyFile, policyFileText())
 
 const [port, blockedPort] = [await freePort(), await freePort()]
 const provider = await startTestProvider({

@@ -3,19 +3,11 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
-import type { CliIo } from '../../src/cli/io.js'
-import { runCli } from '../../src/cli/run.js'
+import { runCapturing } from '../helpers/cli.js'
 import { registryPublicKey } from '../helpers/registry-key.js'
 
 async function keygenOutput(): Promise<string> {
-  let stdout = ''
-  const io: CliIo = {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: () => undefined },
-    homeDir: '/nonexistent',
-    openBrowser: async () => undefined,
-  }
-  const code = await runCli(['keygen'], io)
+  const { code, stdout } = await runCapturing(['keygen'])
   if (code !== 0) throw new Error(`keygen exited ${code}`)
   return stdout
 }

@@ -4,9 +4,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { UnsecuredJWT } from 'jose'
 import t from 'tap'
-import type { CliIo } from '../../src/cli/io.js'
 import { printable } from '../../src/cli/policy-check.js'
-import { runCli } from '../../src/cli/run.js'
+import { runCapturing } from '../helpers/cli.js'
 
 const example = fileURLToPath(new URL('../../examples/policy.yaml', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'policy-check-'))
@@ -17,22 +16,8 @@ function claimsFile(name: string, claims: unknown): string {
   return path
 }
 
-async function policyCheck(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const io: CliIo = {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    homeDir: '/nonexistent',
-    openBrowser: async () => undefined,
-    env,
-  }
-  const code = await runCli(['policy', 'check', ...args], io)
-  return { code, stdout, stderr }
-}
+const policyCheck = (args: string[], env: Record<string, string> = {}) =>
+  runCapturing(['policy', 'check', ...args], env)
 
 const alice = claimsFile('alice', {
   sub: 'alice',
@@ -166,16 +151,10 @@ t.test('usage and policy-file errors exit 2 with one message on stderr', async (
     t.match(stderr, message, args.join(' '))
     t.match(stderr, 'Run "mcp-registry-oidc policy --help" for its options.')
   }
-  let stdout = ''
-  const io: CliIo = {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: () => undefined },
-    homeDir: '/nonexistent',
-    openBrowser: async () => undefined,
-  }
-  t.equal(await runCli(['policy'], io), 2, 'policy without check')
-  t.equal(await runCli(['policy', '--help'], io), 0)
-  t.match(stdout, 'Usage: mcp-registry-oidc policy check --file <policy>')
+  t.equal((await runCapturing(['policy'])).code, 2, 'policy without check')
+  const help = await runCapturing(['policy', '--help'])
+  t.equal(help.code, 0)
+  t.match(help.stdout, 'Usage: mcp-registry-oidc policy check --file <policy>')
 })
 
 t.test('printable', async (t) => {

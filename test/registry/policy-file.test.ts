@@ -1,32 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from 'tap'
-import { buildApp } from '../../src/app.js'
-import { describeStartupError } from '../../src/config/config.js'
 import { parsePolicy } from '../../src/registry/policy-file.js'
-import { testCookieSecret, testSigningSeedHex } from '../helpers/service.js'
+import { githubIssuer, policyFileText, weatherRelease } from '../helpers/policy.js'
 
 const options = { allowHttpIssuer: false, loginIssuer: 'https://login.example.com' }
 
-const example = `
-issuers:
-  - name: github-actions
-    issuer: https://token.actions.githubusercontent.com
-    audiences: [https://registry.example.com]
-rules:
-  - name: admins
-    issuer: login
-    when: {groups: registry-admins}
-    grant: {publish: ["*"], edit: ["*"]}
-  - name: own-namespace
-    when: [{email_verified: true}, {hd: example.com}]
-    grant: {publish: ["com.example/{preferred_username}/*"]}
-  - name: weather-release
-    issuer: github-actions
-    when: {repository: example/weather-mcp, repository_owner_id: "8675309", environment: release}
-    grant: {publish: ["com.example/weather-mcp"]}
-`
+const example = policyFileText(githubIssuer, weatherRelease)
 
 t.test('the SPEC example parses, in YAML and in JSON', async (t) => {
   const policy = parsePolicy(example, options)
@@ -52,6 +30,7 @@ t.test('the SPEC example parses, in YAML and in JSON', async (t) => {
         [{ email_verified: true }, { hd: 'example.com' }],
         ['com.example/{preferred_username}/*'],
       ],
+      ['platform-team', 'login', [{ groups: 'platform' }], ['com.example/platform/*']],
       [
         'weather-release',
         'github-actions',
@@ -232,86 +211,4 @@ t.test('each mistake is one line naming the rule or key and the problem', async 
 t.test('ALLOW_HTTP_ISSUER covers the listed issuers', async (t) => {
   const text = `issuers:\n  - {name: a, issuer: "http://127.0.0.1:1", audiences: [x]}\n${rule('')}`
   t.equal(parsePolicy(text, { allowHttpIssuer: true }).issuers[0]?.issuer, 'http://127.0.0.1:1')
-})
-
-// At start-up: the whole line the process prints before it exits 1.
-
-const validEnv: Record<string, string | undefined> = {
-  MCP_REGISTRY_OIDC_ISSUER: 'https://idp.invalid',
-  MCP_REGISTRY_OIDC_CLIENT_ID: 'registry',
-  MCP_REGISTRY_OIDC_PUBLIC_URL: 'https://registry.example.com',
-  MCP_REGISTRY_OIDC_COOKIE_SECRET: testCookieSecret,
-  MCP_REGISTRY_JWT_PRIVATE_KEY: testSigningSeedHex,
-  LOG_LEVEL: 'silent',
-  METRICS_PORT: '0',
-}
-
-async function startupLine(overrides: Record<string, string | undefined>): Promise<string> {
-  try {
-    const app = await buildApp({ ...validEnv, ...overrides })
-    await app.close()
-    return 'started'
-  } catch (error) {
-    return describeStartupError(error)
-  }
-}
-
-t.test('start-up: the file, the rule and the problem; conflicts name the variable', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'policy-'))
-  const good = join(dir, 'policy.yaml')
-  writeFileSync(good, example)
-  const bad = join(dir, 'bad.yaml')
-  writeFileSync(bad, 'rules:\n  - name: r\n    grant: {publish: ["a/{}"]}\n')
-
-  t.equal(await startupLine({ MCP_REGISTRY_OIDC_POLICY_FILE: good }), 'started')
-  t.equal(
-    await startupLine({ MCP_REGISTRY_OIDC_POLICY_FILE: bad }),
-    `mcp-registry-oidc: configuration error: MCP_REGISTRY_OIDC_POLICY_FILE ${bad}: rule "r", grant.publish[0]: has a malformed template "{}": write {claim} or {claim.member}, names of letters, digits, "_" and "-"`,
-  )
-  t.equal(
-    await startupLine({ MCP_REGISTRY_OIDC_POLICY_FILE: join(dir, 'missing.yaml') }),
-    `mcp-registry-oidc: configuration error: MCP_REGISTRY_OIDC_POLICY_FILE ${join(dir, 'missing.yaml')}: does not exist`,
-  )
-  t.equal(
-    await startupLine({ MCP_REGISTRY_OIDC_POLICY_FILE: dir }),
-    `mcp-registry-oidc: configuration error: MCP_REGISTRY_OIDC_POLICY_FILE ${dir}: is a directory`,
-  )
-  for (const variable of [
-    'MCP_REGISTRY_OIDC_EXTRA_CLAIMS',
-    'MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS',
-    'MCP_REGISTRY_OIDC_EDIT_PERMISSIONS',
-    'MCP_REGISTRY_OIDC_PUBLISH_PERISSIONS',
-    'MCP_REGISTRY_OIDC_EDIT_PERISSIONS',
-  ]) {
-    t.equal(
-      await startupLine({ MCP_REGISTRY_OIDC_POLICY_FILE: good, [variable]: '[{"hd":"x"}]' }),
-      `mcp-registry-oidc: configuration error: MCP_REGISTRY_OIDC_POLICY_FILE cannot be combined with ${variable}: move its setting into the policy file's rules and unset it`,
-      variable,
-    )
-  }
-  t.equal(
-    await startupLine({ MCP_REGISTRY_OIDC_POLICY_FILE: good, MCP_REGISTRY_OIDC_EXTRA_CLAIMS: ' ' }),
-    'started',
-    'a blank variable counts as unset',
-  )
-  const app = await buildApp({ ...validEnv, MCP_REGISTRY_OIDC_POLICY_FILE: good })
-  t.teardown(() => app.close())
-  t.same(
-    app.config.policy.rules.map((r) => r.name),
-    ['admins', 'own-namespace', 'weather-release'],
-  )
-})
-
-t.test('an issuer no rule names is worth a warning', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'policy-'))
-  const file = join(dir, 'policy.yaml')
-  writeFileSync(
-    file,
-    'issuers:\n  - {name: gitlab, issuer: "https://gitlab.com", audiences: [x]}\nrules:\n  - name: r\n    grant: {publish: [a]}\n',
-  )
-  const app = await buildApp({ ...validEnv, MCP_REGISTRY_OIDC_POLICY_FILE: file })
-  t.teardown(() => app.close())
-  t.same(app.config.warnings, [
-    'the policy file lists issuer "gitlab" but no rule names it: its tokens will all be refused',
-  ])
 })
