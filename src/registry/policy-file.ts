@@ -203,13 +203,12 @@ function checkWhen(label: string, when: unknown): ClaimRequirement[] {
   if (when === undefined) return []
   const list = Array.isArray(when) ? when : [when]
   return list.map((requirement: unknown, index) => {
-    const problem = claimRequirementProblem(requirement)
-    if (problem !== undefined) {
-      const where = Array.isArray(when) ? `when[${index}]` : 'when'
-      throw new PolicyFileError(
-        `${label}, ${where}${problem.replace(' is not a JSON object', ' is not a mapping')}`,
-      )
+    const where = Array.isArray(when) ? `when[${index}]` : 'when'
+    if (typeof requirement !== 'object' || requirement === null || Array.isArray(requirement)) {
+      throw new PolicyFileError(`${label}, ${where} is not a mapping`)
     }
+    const problem = claimRequirementProblem(requirement)
+    if (problem !== undefined) throw new PolicyFileError(`${label}, ${where}${problem}`)
     return requirement as ClaimRequirement
   })
 }

@@ -227,8 +227,8 @@ export function decide(
   const verdicts = judgeRules(rules, issuer, claims)
   const matched = verdicts.filter((verdict) => verdict.matched).map((verdict) => verdict.rule)
   if (matched.length === 0) {
-    const reasons = verdicts.map(
-      (verdict) => `rule "${verdict.rule}": ${verdict.matched ? 'matched' : verdict.reason}`,
+    const reasons = verdicts.flatMap((verdict) =>
+      verdict.matched ? [] : [`rule "${verdict.rule}": ${verdict.reason}`],
     )
     return {
       ok: false,
