@@ -102,10 +102,10 @@ ${rows}</tbody>
 }
 
 /** Which policy rules granted the permissions (names from the deployer's configuration). */
-function grantedBySection(rules: TokenPageInput['rules']): string {
+function grantedBySection(rules: TokenPageInput['rules']): Html | '' {
   if (rules === undefined || rules.length === 0) return ''
-  const names = rules.map((rule) => `<code>${escapeHtml(rule)}</code>`).join(', ')
-  return `<p class="muted granted-by">Granted by ${rules.length === 1 ? 'rule' : 'rules'} ${names}.</p>`
+  const names = rules.map((rule, index) => html`${index === 0 ? '' : ', '}<code>${rule}</code>`)
+  return html`<p class="muted granted-by">Granted by ${rules.length === 1 ? 'rule' : 'rules'} ${names}.</p>`
 }
 
 /**
