@@ -18,6 +18,7 @@ import gracefulClose from './plugins/graceful-close.js'
 import metricsServer from './plugins/metrics-server.js'
 import observability from './plugins/observability.js'
 import { loginRateLimit } from './plugins/rate-limit.js'
+import { connectIssuers, type IssuerConnections } from './provider/issuers.js'
 import {
   connectProvider,
   loginProviderSettings,
@@ -36,6 +37,8 @@ declare module 'fastify' {
     env: RawEnv
     config: Config
     provider: ProviderConnection
+    /** Every issuer whose ID tokens the exchange accepts: the login provider and the policy file's. */
+    issuers: IssuerConnections
     tokenIssuer: RegistryTokenIssuer
     metrics: Metrics
   }
@@ -116,8 +119,14 @@ export async function buildApp(
     )
     // The provider is reached once the port is open: /healthz answers from the first moment,
     // and /readyz tells when the metadata and keys are loaded.
-    app.addHook('onListen', async () => app.provider.start())
-    app.addHook('onClose', () => app.provider.close())
+    app.decorate('issuers', connectIssuers(app.provider, config, app.log))
+    app.addHook('onListen', async () => {
+      app.provider.start()
+      app.issuers.start()
+    })
+    app.addHook('onClose', async () => {
+      await Promise.all([app.provider.close(), app.issuers.close()])
+    })
 
     await app.register(observability)
     await app.register(gracefulClose)

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { AuthError } from '../errors.js'
 import type { AuthStep } from '../observability/metrics.js'
 import { requestIdHeader } from '../observability/request-id.js'
+import { LOGIN_ISSUER } from '../registry/rules.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -16,6 +17,8 @@ declare module 'fastify' {
     refusal: AuthError | null
     /** The policy rules that granted the minted token's permissions, logged and counted with the outcome. */
     grantedBy: readonly string[] | null
+    /** The policy's name for the issuer of an exchanged token, when it is not the login provider. */
+    issuer: string | null
   }
 }
 
@@ -50,6 +53,7 @@ async function observability(app: FastifyInstance) {
   app.decorateRequest('subject', null)
   app.decorateRequest('refusal', null)
   app.decorateRequest('grantedBy', null)
+  app.decorateRequest('issuer', null)
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header(requestIdHeader, request.id)
@@ -80,6 +84,7 @@ async function observability(app: FastifyInstance) {
     }
     if (subject !== null) line.sub = subject
     if (grantedBy !== null) line.rules = grantedBy
+    if (request.issuer !== null && request.issuer !== LOGIN_ISSUER) line.issuer = request.issuer
     let message = step !== undefined ? events[step].ok[1] : 'request completed'
     if (refusal) {
       line.error = refusal.code

@@ -160,6 +160,10 @@ function parseIssuerUrl(value: string, allowHttp: boolean): string | undefined {
   return undefined
 }
 
+/** Both spellings reach the same discovery document, so the login provider's can't be reused. */
+const sameUrl = (a: string, b: string): boolean =>
+  URL.canParse(b) && new URL(a).href === new URL(b).href
+
 function checkIssuers(raw: readonly RawIssuer[], options: PolicyFileOptions): TrustedIssuer[] {
   const names = new Set<string>()
   const urls = new Map<string, string>()
@@ -179,7 +183,7 @@ function checkIssuers(raw: readonly RawIssuer[], options: PolicyFileOptions): Tr
     if (other !== undefined) {
       throw new PolicyFileError(`${label}, issuer: the same URL as issuer "${other}"`)
     }
-    if (entry.issuer === options.loginIssuer) {
+    if (options.loginIssuer !== undefined && sameUrl(entry.issuer, options.loginIssuer)) {
       throw new PolicyFileError(
         `${label}, issuer: the same URL as MCP_REGISTRY_OIDC_ISSUER; its tokens are judged by rules with issuer "${LOGIN_ISSUER}"`,
       )

@@ -176,6 +176,11 @@ const invalid: Array<[name: string, text: string, problem: RegExp]> = [
     /^issuer "a", issuer: the same URL as MCP_REGISTRY_OIDC_ISSUER/,
   ],
   [
+    'the login issuer with a trailing slash',
+    `issuers:\n  - {name: a, issuer: "${options.loginIssuer}/", audiences: [x]}\n${rule('')}`,
+    /^issuer "a", issuer: the same URL as MCP_REGISTRY_OIDC_ISSUER/,
+  ],
+  [
     'an http issuer',
     `issuers:\n  - {name: a, issuer: "http://ci.example.com", audiences: [x]}\n${rule('')}`,
     /^issuer "a", issuer: must be https; set MCP_REGISTRY_OIDC_ALLOW_HTTP_ISSUER=true only for development$/,

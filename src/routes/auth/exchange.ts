@@ -4,15 +4,19 @@ import { IdTokenInvalidError } from '../../provider/id-token.js'
 import { ProviderUnavailableError } from '../../provider/provider.js'
 import { type ExchangeBody, exchangeBodyLimit, exchangeSchema } from './schemas.js'
 
-/** `POST …/auth/oidc`: the registry's own exchange of an ID token the caller already holds (CI jobs). */
+/**
+ * `POST …/auth/oidc`: the registry's own exchange of an ID token the caller
+ * already holds (CI jobs), from the login provider or a trusted issuer of the
+ * policy file; only that issuer's rules judge it.
+ */
 const exchange: FastifyPluginAsync = async (app) => {
-  const { provider, tokenIssuer } = app
+  const { issuers, tokenIssuer } = app
 
   app.post<{ Body: ExchangeBody }>(
     '/auth/oidc',
     { schema: exchangeSchema, bodyLimit: exchangeBodyLimit, config: { authStep: 'exchange' } },
     async (request) => {
-      const claims = await provider
+      const { issuer, claims } = await issuers
         .verifyIdToken(request.body.oidc_token)
         .catch((error: unknown) => {
           if (error instanceof IdTokenInvalidError) {
@@ -24,7 +28,8 @@ const exchange: FastifyPluginAsync = async (app) => {
           throw error
         })
       request.subject = claims.sub
-      const { registry_token, expires_at, rules } = await tokenIssuer.issue(claims)
+      request.issuer = issuer
+      const { registry_token, expires_at, rules } = await tokenIssuer.issue(claims, issuer)
       request.grantedBy = rules
       return { registry_token, expires_at }
     },
