@@ -6,20 +6,17 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { verifyRegistryToken } from '../src/registry/token.js'
 import { loginUntilCallback } from './helpers/login.js'
 import { sampleValue } from './helpers/metrics.js'
-import { policyFileText } from './helpers/policy.js'
-import { registryPublicKey } from './helpers/registry-key.js'
 import {
-  callbackUrlFor,
-  type RunningService,
-  startService,
-  testSigningSeedHex,
-} from './helpers/service.js'
+  exchangeOutcome,
+  type Outcome,
+  outcomeOf,
+  policyFileEnv,
+  policyFileText,
+} from './helpers/policy.js'
+import { callbackUrlFor, type RunningService, startService } from './helpers/service.js'
 import { freePort, startTestProvider, type TestAccount } from './helpers/test-provider.js'
-
-const registryKey = registryPublicKey(testSigningSeedHex)
 
 const accounts: TestAccount[] = [
   {
@@ -74,25 +71,9 @@ const provider = await startTestProvider({
 })
 t.teardown(() => provider.close())
 
-const policyEnv = {
-  MCP_REGISTRY_OIDC_POLICY_FILE: policyFile,
-  MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS: undefined,
-  MCP_REGISTRY_OIDC_EDIT_PERMISSIONS: undefined,
-}
+const policyEnv = policyFileEnv(policyFile)
 const service: RunningService = await startService(provider, port, policyEnv)
 t.teardown(() => service.close())
-
-type Outcome = { status: number; error?: string; permissions?: string[] }
-
-async function outcomeOf(response: Response): Promise<Outcome> {
-  const body = (await response.json()) as { registry_token?: string; error?: string }
-  if (body.registry_token === undefined) return { status: response.status, error: body.error }
-  const claims = await verifyRegistryToken(body.registry_token, registryKey)
-  return {
-    status: response.status,
-    permissions: claims.permissions.map(({ action, resource }) => `${action} ${resource}`),
-  }
-}
 
 async function browserLogin(target: RunningService, account: string): Promise<Outcome> {
   provider.loginAs = account
@@ -101,14 +82,7 @@ async function browserLogin(target: RunningService, account: string): Promise<Ou
 }
 
 async function exchange(target: RunningService, account: string): Promise<Outcome> {
-  const idToken = await provider.obtainIdToken({ account })
-  return outcomeOf(
-    await fetch(`${target.baseUrl}/v0/auth/oidc`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ oidc_token: idToken }),
-    }),
-  )
+  return exchangeOutcome(target.baseUrl, await provider.obtainIdToken({ account }))
 }
 
 const expected: Record<string, Outcome> = {

@@ -7,20 +7,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { verifyRegistryToken } from '../src/registry/token.js'
 import { loginUntilCallback } from './helpers/login.js'
-import { policyFileText } from './helpers/policy.js'
-import { registryPublicKey } from './helpers/registry-key.js'
-import {
-  callbackUrlFor,
-  type RunningService,
-  startService,
-  testSigningSeedHex,
-} from './helpers/service.js'
+import { exchangeOutcome, policyFileEnv, policyFileText } from './helpers/policy.js'
+import { callbackUrlFor, type RunningService, startService } from './helpers/service.js'
 import { freePort, startTestProvider, type TestProvider } from './helpers/test-provider.js'
 import { waitFor } from './helpers/wait.js'
 
-const registryKey = registryPublicKey(testSigningSeedHex)
 const audience = 'https://registry.example.com'
 
 const [port, outagePort] = [await freePort(), await freePort()]
@@ -58,11 +50,7 @@ const ciRules = `  - name: weather-release
 `
 const policyFile = join(mkdtempSync(join(tmpdir(), 'trusted-issuers-')), 'policy.yaml')
 writeFileSync(policyFile, policyFileText(ciIssuers, ciRules))
-const policyEnv = {
-  MCP_REGISTRY_OIDC_POLICY_FILE: policyFile,
-  MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS: undefined,
-  MCP_REGISTRY_OIDC_EDIT_PERMISSIONS: undefined,
-}
+const policyEnv = policyFileEnv(policyFile)
 
 async function issuerReady(service: RunningService, issuer: string): Promise<void> {
   await waitFor(`the issuer ${issuer}`, () =>
@@ -94,22 +82,8 @@ const toolsClaims = {
   ref_protected: 'true',
 }
 
-type Outcome = { status: number; error?: string; permissions?: string[] }
-
-async function exchange(target: RunningService, idToken: string): Promise<Outcome> {
-  const response = await fetch(`${target.baseUrl}/v0/auth/oidc`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ oidc_token: idToken }),
-  })
-  const body = (await response.json()) as { registry_token?: string; error?: string }
-  if (body.registry_token === undefined) return { status: response.status, error: body.error }
-  const claims = await verifyRegistryToken(body.registry_token, registryKey)
-  return {
-    status: response.status,
-    permissions: claims.permissions.map(({ action, resource }) => `${action} ${resource}`),
-  }
-}
+const exchange = (target: RunningService, idToken: string) =>
+  exchangeOutcome(target.baseUrl, idToken)
 
 const ciToken = (provider: TestProvider, claims: Record<string, unknown>) =>
   provider.signIdToken(claims)

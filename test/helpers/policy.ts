@@ -1,3 +1,9 @@
+import { verifyRegistryToken } from '../../src/registry/token.js'
+import { registryPublicKey } from './registry-key.js'
+import { testSigningSeedHex } from './service.js'
+
+const registryKey = registryPublicKey(testSigningSeedHex)
+
 /** The login rules most policy tests use: administrators, each user's own namespace, a team. */
 export const loginRules = `
   - name: admins
@@ -25,3 +31,37 @@ export const weatherRelease = `  - name: weather-release
     issuer: github-actions
     when: {repository: example/weather-mcp, repository_owner_id: "8675309", environment: release}
     grant: {publish: ["com.example/weather-mcp"]}`
+
+/** The service's answer to a login or an exchange: the token's permissions, or the error. */
+export type Outcome = { status: number; error?: string; permissions?: string[] }
+
+/** Reads an answer carrying a registry token, verified as the registry verifies it. */
+export async function outcomeOf(response: Response): Promise<Outcome> {
+  const body = (await response.json()) as { registry_token?: string; error?: string }
+  if (body.registry_token === undefined) return { status: response.status, error: body.error }
+  const claims = await verifyRegistryToken(body.registry_token, registryKey)
+  return {
+    status: response.status,
+    permissions: claims.permissions.map(({ action, resource }) => `${action} ${resource}`),
+  }
+}
+
+/** POST /v0/auth/oidc with an ID token. */
+export async function exchangeOutcome(baseUrl: string, idToken: string): Promise<Outcome> {
+  return outcomeOf(
+    await fetch(`${baseUrl}/v0/auth/oidc`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ oidc_token: idToken }),
+    }),
+  )
+}
+
+/** The test environment's permission variables give way to a policy file. */
+export function policyFileEnv(file: string): Record<string, string | undefined> {
+  return {
+    MCP_REGISTRY_OIDC_POLICY_FILE: file,
+    MCP_REGISTRY_OIDC_PUBLISH_PERMISSIONS: undefined,
+    MCP_REGISTRY_OIDC_EDIT_PERMISSIONS: undefined,
+  }
+}
