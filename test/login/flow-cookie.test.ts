@@ -14,6 +14,7 @@ const flow = (createdAt: number): Flow => ({
   codeVerifier: 'v',
   target: undefined,
   callerState: undefined,
+  callerCodeChallenge: undefined,
   createdAt,
 })
 
