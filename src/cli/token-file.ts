@@ -100,10 +100,11 @@ export async function writePublisherLogin(
   const content = `${JSON.stringify({ token: login.token, method: login.method, registry: login.registry })}\n`
   const legacy = join(homeDir, LEGACY_TOKEN_FILE)
   const config = join(homeDir, CONFIG_TOKEN_FILE)
-  // The home directory is the person's own by definition; what lies below it is checked.
-  await writePrivateFile(legacy, content)
+  // The home directory is the person's own by definition; what lies below it is checked, before
+  // either file is written.
   await ownDirectory(join(homeDir, CONFIG_DIRECTORY), { allowOwnLink: true })
   await ownDirectory(join(homeDir, PUBLISHER_DIRECTORY), { allowOwnLink: false, mode: 0o700 })
+  await writePrivateFile(legacy, content)
   await writePrivateFile(config, content)
   return [legacy, config]
 }
