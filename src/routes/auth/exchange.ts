@@ -10,7 +10,14 @@ const exchange: FastifyPluginAsync = async (app) => {
 
   app.post<{ Body: ExchangeBody }>(
     '/auth/oidc',
-    { schema: exchangeSchema, bodyLimit: exchangeBodyLimit, config: { authStep: 'exchange' } },
+    {
+      schema: exchangeSchema,
+      bodyLimit: exchangeBodyLimit,
+      config: {
+        authStep: 'exchange',
+        expectedBody: 'send {"oidc_token": "<ID token>"} as application/json.',
+      },
+    },
     async (request) => {
       const claims = await provider
         .verifyIdToken(request.body.oidc_token)

@@ -3,6 +3,8 @@ import { AuthError } from '../../errors.js'
 import { type TokenBody, tokenSchema } from './schemas.js'
 
 const formType = 'application/x-www-form-urlencoded'
+const expectedBody =
+  'send {"code": "…", "code_verifier": "…"} as application/json, or the form code, code_verifier and grant_type=authorization_code, each once.'
 
 /**
  * The OAuth spelling of the request (RFC 6749 section 4.1.3), read into the
@@ -24,7 +26,7 @@ function parseTokenForm(body: string): Record<string, string> {
 function formError(reason: string): AuthError {
   return new AuthError(
     'invalid_request',
-    'Send {"code","code_verifier"} as JSON, or the form code, code_verifier and grant_type=authorization_code, each once.',
+    `The request body is malformed: ${expectedBody}`,
     `form body: ${reason}`,
   )
 }
@@ -46,7 +48,13 @@ const token: FastifyPluginAsync = async (app) => {
 
   app.post<{ Body: TokenBody }>(
     '/auth/oidc/token',
-    { schema: tokenSchema, config: { authStep: 'redeem' } },
+    {
+      schema: tokenSchema,
+      config: {
+        authStep: 'redeem',
+        expectedBody,
+      },
+    },
     async (request) => {
       const redemption = await loopbackCodes.redeem(request.body.code, request.body.code_verifier)
       if (!redemption.ok) {
