@@ -193,29 +193,31 @@ async function inject(url: string, cookie: string): Promise<Answer> {
 
 // ---- properties ---------------------------------------------------------------------------
 
-t.test('/start: any query, any Cookie header', async (t) => {
+/** Runs `path?query` with a Cookie header for every generated pair; returns how often each status came. */
+async function statusesOver(
+  path: string,
+  query: fc.Arbitrary<string>,
+): Promise<Map<number, number>> {
   const statuses = new Map<number, number>()
   await fc.assert(
-    fc.asyncProperty(startQuery, cookieHeader, async (query, cookie) => {
-      const answer = await inject(`/v0/auth/oidc/start?${query}`, cookie)
+    fc.asyncProperty(query, cookieHeader, async (generated, cookie) => {
+      const answer = await inject(`${path}?${generated}`, cookie)
       statuses.set(answer.statusCode, (statuses.get(answer.statusCode) ?? 0) + 1)
     }),
     parameters(runs),
   )
+  return statuses
+}
+
+t.test('/start: any query, any Cookie header', async (t) => {
+  const statuses = await statusesOver('/v0/auth/oidc/start', startQuery)
   t.comment(`statuses: ${JSON.stringify(Object.fromEntries(statuses))}`)
   t.ok(statuses.get(302), 'some inputs start a login')
   t.ok(statuses.get(400), 'some are refused')
 })
 
 t.test('/callback: any query, any Cookie header', async (t) => {
-  const statuses = new Map<number, number>()
-  await fc.assert(
-    fc.asyncProperty(callbackQuery, cookieHeader, async (query, cookie) => {
-      const answer = await inject(`/v0/auth/oidc/callback?${query}`, cookie)
-      statuses.set(answer.statusCode, (statuses.get(answer.statusCode) ?? 0) + 1)
-    }),
-    parameters(runs),
-  )
+  const statuses = await statusesOver('/v0/auth/oidc/callback', callbackQuery)
   t.comment(`statuses: ${JSON.stringify(Object.fromEntries(statuses))}`)
 })
 
