@@ -61,6 +61,7 @@ app.get<{ Querystring: StartQuery }>(
       codeVerifier,
       target: check.target,
       callerState,
+      callerCodeChallenge: codeChallenge,
       createdAt: Math.floor(Date.now() / 1000),
     })
     const signature = createHmac('sha256', cookieSecret).update(value).digest('base64url')

@@ -74,7 +74,9 @@ const serviceClient = { id: 'mcp-registry', secret: randomBytes(24).toString('ba
 const peerClient = { id: 'express-peer', secret: randomBytes(24).toString('base64url') }
 /** Where the CLI login (`mcp-publisher`) would listen; the service only redirects to it. */
 const loopbackTarget = 'http://127.0.0.1:8976/callback'
-const startPath = `/v0/auth/oidc/start?redirect_uri=${encodeURIComponent(loopbackTarget)}&state=cli-state`
+/** A loopback login carries the CLI's PKCE challenge (any valid one: the bench never redeems). */
+const cliChallenge = `code_challenge=${'c'.repeat(43)}&code_challenge_method=S256`
+const startPath = `/v0/auth/oidc/start?redirect_uri=${encodeURIComponent(loopbackTarget)}&state=cli-state&${cliChallenge}`
 
 const processes = new Set<BenchProcess>()
 process.once('SIGINT', () => {
@@ -442,14 +444,14 @@ try {
     const service = await startService(servicePorts.callback)
     const logins = await preIssueLogins(
       (index) =>
-        `${url}/v0/auth/oidc/start?redirect_uri=${encodeURIComponent(loopbackTarget)}&state=cli-${index}`,
+        `${url}/v0/auth/oidc/start?redirect_uri=${encodeURIComponent(loopbackTarget)}&state=cli-${index}&${cliChallenge}`,
     )
     await checkCallback(
       url,
       logins[0] as PendingLogin,
       (response) =>
         response.status === 302 &&
-        new URL(response.headers.get('location') ?? 'x:').searchParams.has('registry_token'),
+        new URL(response.headers.get('location') ?? 'x:').searchParams.has('code'),
     )
     list.push(
       httpScenario('callback', service, {

@@ -1,19 +1,23 @@
 import fastifyCookie from '@fastify/cookie'
 import fastifyEnv from '@fastify/env'
+import proxyAddr from '@fastify/proxy-addr'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import type { DestinationStream } from 'pino'
 import {
   type Config,
   envSchema,
   parseConfig,
+  parseRequestTimeout,
   parseTrustedProxies,
   type RawEnv,
 } from './config/config.js'
 import { pageSecurityHeaders } from './http/respond.js'
 import { loggerOptions } from './logger.js'
+import { createLoopbackCodes, type LoopbackCodes } from './login/loopback-code.js'
 import { createMetrics, type Metrics } from './observability/metrics.js'
 import { requestIdFor } from './observability/request-id.js'
 import errorHandler from './plugins/error-handler.js'
+import forwardedForWarning from './plugins/forwarded-for-warning.js'
 import gracefulClose from './plugins/graceful-close.js'
 import metricsServer from './plugins/metrics-server.js'
 import observability from './plugins/observability.js'
@@ -30,6 +34,7 @@ import disabled from './routes/auth/disabled.js'
 import exchange from './routes/auth/exchange.js'
 import otherMethods from './routes/auth/other-methods.js'
 import start from './routes/auth/start.js'
+import token from './routes/auth/token.js'
 import health from './routes/health.js'
 
 declare module 'fastify' {
@@ -40,6 +45,9 @@ declare module 'fastify' {
     /** Every issuer whose ID tokens the exchange accepts: the login provider and the policy file's. */
     issuers: IssuerConnections
     tokenIssuer: RegistryTokenIssuer
+    loopbackCodes: LoopbackCodes
+    /** Whether X-Forwarded-For from this peer address is believed (MCP_REGISTRY_OIDC_TRUST_PROXY). */
+    isTrustedProxy(address: string): boolean
     metrics: Metrics
   }
 }
@@ -63,8 +71,10 @@ export async function buildApp(
   env: Environment,
   options: AppOptions = {},
 ): Promise<FastifyInstance> {
-  // Needed before the rest of the configuration is read: Fastify takes it at construction.
+  // Needed before the rest of the configuration is read: Fastify takes them at construction.
   const trustedProxies = parseTrustedProxies(env.MCP_REGISTRY_OIDC_TRUST_PROXY)
+  const trustProxy = proxyAddr.compile(trustedProxies)
+  const requestTimeoutMs = parseRequestTimeout(env.MCP_REGISTRY_OIDC_REQUEST_TIMEOUT_SECONDS)
   const app = Fastify({
     // The level is set from the validated configuration below.
     logger: loggerOptions(options.logStream),
@@ -88,7 +98,14 @@ export async function buildApp(
     },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
     // X-Forwarded-For is believed only from proxies the deployer named.
-    trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
+    trustProxy: trustedProxies.length > 0 ? trustProxy : false,
+    // A client that trickles its headers or body is answered 408 and cut off. Node checks the
+    // deadlines every connectionsCheckingInterval (30 s by default), hence a shorter interval.
+    requestTimeout: requestTimeoutMs,
+    http: {
+      headersTimeout: requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, requestTimeoutMs),
+    },
   })
   // Only JSON bodies are accepted anywhere; anything else is a 415, not a string to validate.
   app.removeContentTypeParser('text/plain')
@@ -101,6 +118,8 @@ export async function buildApp(
 
     app.decorate('config', config)
     app.decorate('tokenIssuer', await createRegistryTokenIssuer(config))
+    app.decorate('loopbackCodes', createLoopbackCodes(config.cookieSecrets, config.publicUrl))
+    app.decorate('isTrustedProxy', (address: string) => trustProxy(address, 0))
     for (const { rule, namespace } of app.tokenIssuer.rulesReachingBlockedNamespaces) {
       app.log.warn(
         { rule, namespace },
@@ -129,6 +148,7 @@ export async function buildApp(
     })
 
     await app.register(observability)
+    await app.register(forwardedForWarning)
     await app.register(gracefulClose)
     await app.register(metricsServer)
     await app.register(fastifyCookie, { secret: [...config.cookieSecrets] })
@@ -153,6 +173,7 @@ export async function buildApp(
           await auth.register(start)
           await auth.register(callback)
           await auth.register(exchange)
+          await auth.register(token)
           await auth.register(otherMethods)
         },
         { prefix },

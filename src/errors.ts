@@ -30,6 +30,11 @@ export const errorCatalog = {
     status: 400,
     description: `The answer from the identity provider does not belong to a login started in this browser, or more than ${maxParallelFlows} logins were started at once and this one was dropped. Start the login again from the same browser.`,
   },
+  invalid_grant: {
+    status: 400,
+    description:
+      'The code is expired, altered or not made by this service, or the code_verifier does not match. Start the login again.',
+  },
   idp_error: {
     status: 400,
     description: 'The identity provider refused the login. Start the login again.',

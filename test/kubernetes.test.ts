@@ -63,6 +63,8 @@ t.test(
     for (const name of env.keys())
       t.ok(known.includes(name), `${name} is a variable of the service`)
     for (const name of envSchema.required) t.ok(env.has(name), `required ${name} is set`)
+    // Behind the ingress, without it every client would share one rate-limit budget.
+    t.ok(env.get('MCP_REGISTRY_OIDC_TRUST_PROXY')?.value, 'the ingress is a trusted proxy')
     for (const name of ['MCP_REGISTRY_OIDC_COOKIE_SECRET', 'MCP_REGISTRY_JWT_PRIVATE_KEY']) {
       t.ok(env.get(name)?.valueFrom?.secretKeyRef, `${name} comes from a Secret`)
     }

@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto'
 import { generateKeyPair, SignJWT } from 'jose'
 import t from 'tap'
 import { decodeFlow, encodeFlow } from '../src/login/flow-cookie.js'
@@ -69,23 +70,57 @@ t.test('a JSON client gets the token as JSON', async (t) => {
   t.equal(claims.exp - claims.iat, 300)
 })
 
-t.test('a loopback target receives the token and the caller state in the query', async (t) => {
-  const target = 'http://127.0.0.1:53682/callback?from=cli'
-  const start = `${base}/v0/auth/oidc/start?redirect_uri=${encodeURIComponent(target)}&state=caller-state-42`
-  const { browser, callbackUrl } = await loginUntilCallback(start)
-  t.not(callbackUrl.searchParams.get('state'), 'caller-state-42', 'the provider sees our own state')
-  const response = await browser.request(callbackUrl)
-  t.equal(response.status, 302)
-  const location = new URL(response.headers.get('location') as string)
-  t.equal(`${location.origin}${location.pathname}`, 'http://127.0.0.1:53682/callback')
-  t.equal(location.searchParams.get('from'), 'cli')
-  t.equal(location.searchParams.get('state'), 'caller-state-42')
-  const claims = await verifyRegistryToken(
-    location.searchParams.get('registry_token') as string,
-    registryKey,
-  )
-  t.equal(String(claims.exp), location.searchParams.get('expires_at'))
-})
+t.test(
+  'a loopback target receives a code and the caller state, redeemed with the verifier',
+  async (t) => {
+    const target = 'http://127.0.0.1:53682/callback?from=cli'
+    const verifier = randomBytes(32).toString('base64url')
+    const challenge = createHash('sha256').update(verifier).digest('base64url')
+    const start = `${base}/v0/auth/oidc/start?redirect_uri=${encodeURIComponent(target)}&state=caller-state-42&code_challenge=${challenge}&code_challenge_method=S256`
+    const { browser, callbackUrl } = await loginUntilCallback(start)
+    t.not(
+      callbackUrl.searchParams.get('state'),
+      'caller-state-42',
+      'the provider sees our own state',
+    )
+    const response = await browser.request(callbackUrl)
+    t.equal(response.status, 302)
+    const location = new URL(response.headers.get('location') as string)
+    t.equal(`${location.origin}${location.pathname}`, 'http://127.0.0.1:53682/callback')
+    t.same(
+      [...location.searchParams.keys()],
+      ['from', 'code', 'state'],
+      'the caller parameters, a code and the state: no token',
+    )
+    t.equal(location.searchParams.get('from'), 'cli')
+    t.equal(location.searchParams.get('state'), 'caller-state-42')
+    const code = location.searchParams.get('code') as string
+
+    const redeemed = await fetch(`${base}/v0/auth/oidc/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code, code_verifier: verifier }),
+    })
+    t.equal(redeemed.status, 200)
+    t.equal(redeemed.headers.get('cache-control'), 'no-store')
+    const body = (await redeemed.json()) as { registry_token: string; expires_at: number }
+    t.same(Object.keys(body), ['registry_token', 'expires_at'])
+    const claims = await verifyRegistryToken(body.registry_token, registryKey)
+    t.equal(claims.exp, body.expires_at)
+
+    const form = await fetch(`${base}/v0.1/auth/oidc/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        code_verifier: verifier,
+      }).toString(),
+    })
+    t.equal(form.status, 200, 'the OAuth form spelling, under /v0.1, within the minute: again')
+    t.same(await form.json(), body, 'the same sealed token')
+  },
+)
 
 t.test('an allow-listed target receives the token in the fragment only', async (t) => {
   const target = 'https://tools.example.com/cb/done'

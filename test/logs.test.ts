@@ -2,6 +2,7 @@
 // per outcome with what an operator needs, request ids that follow a request, and not one of
 // the secrets that went through the service.
 
+import { createHash, randomBytes } from 'node:crypto'
 import t from 'tap'
 import { decodeFlow } from '../src/login/flow-cookie.js'
 import { flowCookie, loginUntilCallback } from './helpers/login.js'
@@ -55,17 +56,26 @@ t.test('a login and an exchange, each logged once with its outcome', async (t) =
   secrets.set('login: registry token', loginToken)
 
   const target = 'http://127.0.0.1:53682/done'
+  const verifier = randomBytes(32).toString('base64url')
+  const challenge = createHash('sha256').update(verifier).digest('base64url')
+  secrets.set('redirected login: caller PKCE verifier', verifier)
   const redirected = await recordedLogin(
     'redirected login',
-    `${startUrl}?redirect_uri=${encodeURIComponent(target)}&state=caller-state`,
+    `${startUrl}?redirect_uri=${encodeURIComponent(target)}&state=caller-state&code_challenge=${challenge}&code_challenge_method=S256`,
   )
   const toTarget = await redirected.browser.request(redirected.callbackUrl)
   t.equal(toTarget.status, 302)
   const location = new URL(toTarget.headers.get('location') as string)
-  secrets.set(
-    'redirected login: registry token',
-    location.searchParams.get('registry_token') as string,
-  )
+  const code = location.searchParams.get('code') as string
+  secrets.set('redirected login: loopback code', code)
+  const redeemed = await fetch(`${base}/v0/auth/oidc/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code, code_verifier: verifier }),
+  })
+  t.equal(redeemed.status, 200)
+  const { registry_token: redirectedToken } = (await redeemed.json()) as { registry_token: string }
+  secrets.set('redirected login: registry token', redirectedToken)
 
   const idToken = await provider.obtainIdToken()
   secrets.set('exchange: ID token', idToken)

@@ -3,10 +3,13 @@
 
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
-import { decodeJwt } from 'jose'
+import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose'
+import { s256 } from '../login/loopback-code.js'
 import { formatRelative, formatUtc } from '../pages/token-page.js'
+import { REGISTRY_ISSUER } from '../registry/token.js'
 import { type CliIo, EXIT, UsageError } from './io.js'
-import { LoginFailure, LoginTimeout, type LoopbackResult, listenForCallback } from './loopback.js'
+import { LoginFailure, LoginTimeout, listenForCallback } from './loopback.js'
+import { printable } from './terminal-text.js'
 import { writePublisherLogin } from './token-file.js'
 
 export const LOGIN_HELP = `Usage: mcp-registry-oidc login --url <service URL> [options]
@@ -24,13 +27,19 @@ Options:
   --timeout <seconds>  how long to wait for the sign-in to come back (default 300)
   -h, --help           show this help
 
-The browser returns to http://127.0.0.1:<random port>/callback, which takes that one request
-and closes. URLs must use https, except on loopback (127.0.0.1, localhost, [::1]).
+The browser returns to http://127.0.0.1:<random port>/callback with a one-time code, which
+the command redeems with its PKCE verifier; the token it gets must verify against the service's
+/.well-known/jwks.json before anything is written. URLs must use https, except on loopback
+(127.0.0.1, localhost, [::1]).
 
 Exit status: 0 signed in, 1 the sign-in failed or timed out, 2 wrong usage.
 `
 
 const DEFAULT_TIMEOUT_SECONDS = 300
+/** Each request to the service (redeeming the code, fetching its keys). */
+const REQUEST_TIMEOUT_MS = 30_000
+/** The clock difference tolerated between this machine and the service when checking `exp`. */
+const CLOCK_TOLERANCE_SECONDS = 30
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
 
 interface LoginOptions {
@@ -100,16 +109,77 @@ function duration(seconds: number): string {
   return minutes === 1 ? '1 minute' : `${minutes} minutes`
 }
 
-/** Who the token is for and what it may do, read from the token for the summary only. */
-function describeToken(token: string): { subject: string; permissions: string } {
-  const claims = decodeJwt(token)
+/** Who the token is for and what it may do, for the summary; printable whatever the claims hold. */
+function describeToken(claims: JWTPayload): { subject: string; permissions: string } {
   const list = Array.isArray(claims.permissions) ? claims.permissions : []
   const permissions = list
     .map((entry: { action?: unknown; resource?: unknown }) => `${entry.action} ${entry.resource}`)
     .join(', ')
   return {
-    subject: String(claims.auth_method_sub ?? 'unknown'),
-    permissions: permissions || 'none',
+    subject: printable(String(claims.auth_method_sub ?? 'unknown')),
+    permissions: printable(permissions) || 'none',
+  }
+}
+
+interface VerifiedLogin {
+  readonly token: string
+  readonly expiresAt: number
+  readonly claims: JWTPayload
+}
+
+/** The service's JSON answer, or undefined when it is not JSON. */
+async function jsonOf(response: Response): Promise<Record<string, unknown> | undefined> {
+  try {
+    const body: unknown = await response.json()
+    return typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Redeems the loopback code with this login's verifier, then verifies the token against the
+ * service's published key (signature, `iss`, `exp`): a forged callback, or anything but the
+ * service's own token, ends the login here, before a file is written.
+ */
+async function redeem(baseUrl: string, code: string, codeVerifier: string): Promise<VerifiedLogin> {
+  let response: Response
+  try {
+    response = await fetch(`${baseUrl}/v0/auth/oidc/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ code, code_verifier: codeVerifier }),
+      redirect: 'error',
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    })
+  } catch {
+    throw new LoginFailure('the service could not be reached to redeem the code')
+  }
+  const body = await jsonOf(response)
+  if (response.status !== 200) {
+    const error = typeof body?.error === 'string' ? `: ${body.error}` : ''
+    throw new LoginFailure(`the service refused the code (${response.status}${printable(error)})`)
+  }
+  const token = body?.registry_token
+  if (typeof token !== 'string') {
+    throw new LoginFailure('the service answered the code without a registry token')
+  }
+  const keys = createRemoteJWKSet(new URL(`${baseUrl}/.well-known/jwks.json`), {
+    timeoutDuration: REQUEST_TIMEOUT_MS,
+  })
+  try {
+    const { payload } = await jwtVerify(token, keys, {
+      algorithms: ['EdDSA'],
+      issuer: REGISTRY_ISSUER,
+      requiredClaims: ['exp'],
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    })
+    // The expiry shown is the verified one, not the answer's expires_at.
+    return { token, expiresAt: payload.exp as number, claims: payload }
+  } catch {
+    throw new LoginFailure(
+      `the token does not verify against ${baseUrl}/.well-known/jwks.json (signature, issuer or expiry)`,
+    )
   }
 }
 
@@ -121,10 +191,15 @@ export async function login(argv: string[], io: CliIo): Promise<number> {
   }
 
   const state = randomBytes(32).toString('base64url')
-  const listener = await listenForCallback(state, options.timeoutSeconds * 1000)
+  const codeVerifier = randomBytes(32).toString('base64url')
+  const listener = await listenForCallback(state, options.timeoutSeconds * 1000, (code) =>
+    redeem(options.url, code, codeVerifier),
+  )
   const start = new URL(`${options.url}/v0/auth/oidc/start`)
   start.searchParams.set('redirect_uri', listener.redirectUri)
   start.searchParams.set('state', state)
+  start.searchParams.set('code_challenge', s256(codeVerifier))
+  start.searchParams.set('code_challenge_method', 'S256')
 
   if (options.browser) {
     io.stderr.write(
@@ -140,7 +215,7 @@ export async function login(argv: string[], io: CliIo): Promise<number> {
     `Waiting for the sign-in to finish (up to ${duration(options.timeoutSeconds)}; Ctrl-C cancels)…\n`,
   )
 
-  let result: LoopbackResult
+  let result: VerifiedLogin
   try {
     result = await listener.result
   } catch (error) {
@@ -152,20 +227,14 @@ export async function login(argv: string[], io: CliIo): Promise<number> {
       return EXIT.failed
     }
     if (error instanceof LoginFailure) {
-      io.stderr.write(`The sign-in failed: ${error.message}. Run the command again.\n`)
+      io.stderr.write(`The sign-in failed: ${printable(error.message)}. Run the command again.\n`)
       return EXIT.failed
     }
     throw error
   }
 
   const { token, expiresAt } = result
-  let summary: { subject: string; permissions: string }
-  try {
-    summary = describeToken(token)
-  } catch {
-    io.stderr.write('The sign-in failed: the service sent something that is not a token.\n')
-    return EXIT.failed
-  }
+  const summary = describeToken(result.claims)
   const expiry = `${formatUtc(expiresAt)} (${formatRelative(expiresAt, Math.floor(Date.now() / 1000))})`
   const signedIn = `Signed in as ${summary.subject}. Permissions: ${summary.permissions}.`
   if (options.print) {
@@ -185,7 +254,7 @@ export async function login(argv: string[], io: CliIo): Promise<number> {
     return EXIT.ok
   } catch (error) {
     io.stderr.write(
-      `Signed in, but the token could not be saved: ${error instanceof Error ? error.message : error}. Use --print to get it on stdout.\n`,
+      `Signed in, but the token could not be saved: ${printable(error instanceof Error ? error.message : String(error))}. Use --print to get it on stdout.\n`,
     )
     return EXIT.failed
   }

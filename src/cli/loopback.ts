@@ -1,7 +1,7 @@
 // The CLI's end of an RFC 8252 loopback login: a listener on 127.0.0.1 that takes exactly one
-// request on its callback path, checks the state it was given, shows the person a page, and
-// closes. Anything else about the request (host, method, missing or odd parameters) fails the
-// login instead of waiting for a better one.
+// request on its callback path, checks the state it was given, has the code it carries redeemed,
+// shows the person a page saying how that went, and closes. Anything else about the request
+// (host, method, missing or odd parameters) fails the login instead of waiting for a better one.
 
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
@@ -11,16 +11,14 @@ import { html } from '../pages/html-template.js'
 
 export const CALLBACK_PATH = '/callback'
 
-export interface LoopbackResult {
-  token: string
-  expiresAt: number
-}
-
-export interface LoopbackListener {
+export interface LoopbackListener<T> {
   /** `http://127.0.0.1:<port>/callback`, the redirect_uri to give the service. */
   readonly redirectUri: string
-  /** The one callback, checked; rejects with a LoginFailure on a bad one or at the deadline. */
-  readonly result: Promise<LoopbackResult>
+  /**
+   * What `redeem` made of the one callback's code; rejects with a LoginFailure on a bad
+   * callback, a failed redemption or at the deadline.
+   */
+  readonly result: Promise<T>
   close(): void
 }
 
@@ -34,7 +32,8 @@ export class LoginTimeout extends LoginFailure {
   override name = 'LoginTimeout'
 }
 
-const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]+$/
+/** A JWE compact serialisation: what the service's codes look like. */
+const CODE_SHAPE = /^[\w-]+\.[\w-]*\.[\w-]+\.[\w-]+\.[\w-]+$/
 
 function sameSecret(received: string | null, expected: string): boolean {
   if (received === null) return false
@@ -59,8 +58,8 @@ function page(ok: boolean): string {
   })
 }
 
-/** Reads the one callback request; throws a LoginFailure naming what is wrong with it. */
-function judge(request: IncomingMessage, origin: string, state: string): LoopbackResult {
+/** Reads the one callback request's code; throws a LoginFailure naming what is wrong with it. */
+function judge(request: IncomingMessage, origin: string, state: string): string {
   // A browser sends exactly this Host; anything else is not our redirect (DNS rebinding, a proxy).
   if (request.headers.host !== new URL(origin).host) {
     throw new LoginFailure('the callback came with an unexpected Host header')
@@ -69,22 +68,23 @@ function judge(request: IncomingMessage, origin: string, state: string): Loopbac
   if (request.method !== 'GET') throw new LoginFailure('the callback was not a GET request')
   if (!sameSecret(url.searchParams.get('state'), state)) {
     throw new LoginFailure(
-      'the callback carried the wrong state: it does not belong to this login, so its token was ignored',
+      'the callback carried the wrong state: it does not belong to this login, so it was ignored',
     )
   }
-  const token = url.searchParams.get('registry_token') ?? ''
-  const expiresAt = Number(url.searchParams.get('expires_at'))
-  if (!JWT_SHAPE.test(token) || !Number.isSafeInteger(expiresAt)) {
-    throw new LoginFailure('the callback carried no registry token')
-  }
-  return { token, expiresAt }
+  const code = url.searchParams.get('code') ?? ''
+  if (!CODE_SHAPE.test(code)) throw new LoginFailure('the callback carried no code')
+  return code
 }
 
-/** Starts listening on 127.0.0.1 (a free port) for one callback, until `timeoutMs`. */
-export async function listenForCallback(
+/**
+ * Starts listening on 127.0.0.1 (a free port) for one callback, until `timeoutMs`. The page
+ * the browser gets waits for `redeem`, so it says "Signed in" only once the code was redeemed.
+ */
+export async function listenForCallback<T>(
   state: string,
   timeoutMs: number,
-): Promise<LoopbackListener> {
+  redeem: (code: string) => Promise<T>,
+): Promise<LoopbackListener<T>> {
   const server = createServer()
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -100,7 +100,7 @@ export async function listenForCallback(
     server.close()
     server.closeAllConnections()
   }
-  const result = new Promise<LoopbackResult>((resolve, reject) => {
+  const result = new Promise<T>((resolve, reject) => {
     timer = setTimeout(() => {
       close()
       reject(new LoginTimeout('no callback before the deadline'))
@@ -120,14 +120,20 @@ export async function listenForCallback(
         return
       }
       server.removeAllListeners('request')
-      try {
-        const outcome = judge(request, origin, state)
-        answer(response, 200, true)
-        resolve(outcome)
-      } catch (error) {
-        answer(response, 400, false)
-        reject(error)
-      }
+      // The callback came in time; the redemption has deadlines of its own.
+      clearTimeout(timer)
+      Promise.resolve()
+        .then(() => redeem(judge(request, origin, state)))
+        .then(
+          (outcome) => {
+            answer(response, 200, true)
+            resolve(outcome)
+          },
+          (error: unknown) => {
+            answer(response, 400, false)
+            reject(error)
+          },
+        )
     })
   })
   // The caller may never await `result` (it failed to open the browser and gave up).

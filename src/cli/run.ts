@@ -4,6 +4,7 @@ import { type CliIo, EXIT, UsageError } from './io.js'
 import { KEYGEN_HELP, keygen } from './keygen.js'
 import { LOGIN_HELP, login } from './login.js'
 import { POLICY_HELP, policy } from './policy-check.js'
+import { printable } from './terminal-text.js'
 
 export const HELP = `Usage: mcp-registry-oidc <command> [options]
 
@@ -59,7 +60,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stderr.write(`${error.message}\nRun "mcp-registry-oidc ${name} --help" for its options.\n`)
       return EXIT.usage
     }
-    io.stderr.write(`${name} failed: ${error instanceof Error ? error.message : String(error)}\n`)
+    io.stderr.write(
+      `${name} failed: ${printable(error instanceof Error ? error.message : String(error))}\n`,
+    )
     return EXIT.failed
   }
 }

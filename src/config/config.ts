@@ -32,6 +32,7 @@ export interface RawEnv {
   MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS: number
   MCP_REGISTRY_OIDC_TRUST_PROXY?: string
   MCP_REGISTRY_OIDC_PROVIDER_REFRESH_SECONDS: number
+  MCP_REGISTRY_OIDC_REQUEST_TIMEOUT_SECONDS?: string
   PORT: number
   HOST: string
   LOG_LEVEL: string
@@ -90,6 +91,7 @@ export const envSchema = {
     MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS: { type: 'integer', default: 60 },
     MCP_REGISTRY_OIDC_TRUST_PROXY: {},
     MCP_REGISTRY_OIDC_PROVIDER_REFRESH_SECONDS: { type: 'integer', default: 600 },
+    MCP_REGISTRY_OIDC_REQUEST_TIMEOUT_SECONDS: {},
     PORT: { type: 'integer', default: 8080 },
     HOST: { default: '0.0.0.0' },
     LOG_LEVEL: { default: 'info' },
@@ -134,6 +136,8 @@ export interface Config {
   readonly trustedProxies: readonly string[]
   /** How often provider metadata and keys are fetched again once loaded. */
   readonly providerRefreshMs: number
+  /** Time a client has to send a request's headers and body; then 408 and the connection closes. */
+  readonly requestTimeoutMs: number
   readonly port: number
   readonly host: string
   readonly logLevel: string
@@ -287,6 +291,21 @@ export function parseTrustedProxies(value: string | undefined): string[] {
     }
   }
   return entries
+}
+
+/** Default of {@link parseRequestTimeout}: login requests are a few KiB at most. */
+const defaultRequestTimeoutSeconds = 10
+
+/**
+ * MCP_REGISTRY_OIDC_REQUEST_TIMEOUT_SECONDS, in milliseconds: how long a client
+ * may take to send headers and body before it gets 408 and a closed
+ * connection, so slow clients cannot hold connections open. Read before the
+ * rest of the configuration: the HTTP server takes it at construction.
+ */
+export function parseRequestTimeout(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return defaultRequestTimeoutSeconds * 1000
+  const seconds = Number(value.trim())
+  return integerInRange('MCP_REGISTRY_OIDC_REQUEST_TIMEOUT_SECONDS', seconds, 1, 300) * 1000
 }
 
 /** 0 turns the metrics listener off; it must never share the port the proxy routes to. */
@@ -490,6 +509,7 @@ export function parseConfig(raw: RawEnv): Config {
         1,
         86_400,
       ) * 1000,
+    requestTimeoutMs: parseRequestTimeout(raw.MCP_REGISTRY_OIDC_REQUEST_TIMEOUT_SECONDS),
     port,
     host: raw.HOST,
     logLevel,

@@ -12,11 +12,22 @@ export interface Flow {
   readonly codeVerifier: string
   readonly target: RedirectTarget | undefined
   readonly callerState: string | undefined
+  /**
+   * The caller's RFC 7636 S256 challenge. Every loopback target has one: the code it receives
+   * is redeemed only with the matching verifier.
+   */
+  readonly callerCodeChallenge: string | undefined
   /** Unix seconds; the lifetime is enforced from this, not only by `Max-Age`. */
   readonly createdAt: number
 }
 
 export const flowLifetimeSeconds = 600
+/**
+ * The largest flow cookie `Set-Cookie` value (name, value and attributes):
+ * browsers keep cookies up to 4096 bytes (RFC 6265 section 6.1) and silently
+ * drop larger ones, which would fail the login at the callback.
+ */
+export const maxFlowCookieBytes = 4096
 /** Tolerated clock difference between replicas when judging `createdAt`. */
 const replicaClockSkewSeconds = 30
 
@@ -27,10 +38,24 @@ export function flowCookiePrefix(secure: boolean): string {
   return secure ? `__Host-${namePrefix}` : namePrefix
 }
 
+const digestLength = 16
+
 /** Each login has its own cookie, named after its state, so parallel logins in two tabs do not overwrite each other. */
 export function flowCookieName(state: string, secure: boolean): string {
-  const digest = createHash('sha256').update(state).digest('base64url').slice(0, 16)
+  const digest = createHash('sha256').update(state).digest('base64url').slice(0, digestLength)
   return flowCookiePrefix(secure) + digest
+}
+
+const DIGEST = new RegExp(`^[A-Za-z0-9_-]{${digestLength}}$`)
+
+/**
+ * Whether a cookie the browser sent is one of this service's flow cookies: exactly a name
+ * {@link flowCookieName} makes. Any other name is somebody else's cookie (a sibling sub-domain
+ * can set cookies for this host), and its name may not even be valid in a Set-Cookie.
+ */
+export function isFlowCookieName(name: string, secure: boolean): boolean {
+  const prefix = flowCookiePrefix(secure)
+  return name.startsWith(prefix) && DIGEST.test(name.slice(prefix.length))
 }
 
 /**
@@ -44,8 +69,9 @@ function flowCookieAttributes(secure: boolean) {
   return { path: '/', httpOnly: true, sameSite: 'lax', secure } as const
 }
 
+/** The value is signed by the caller, which measures the signed cookie before setting it. */
 export function flowCookieOptions(secure: boolean) {
-  return { ...flowCookieAttributes(secure), maxAge: flowLifetimeSeconds, signed: true } as const
+  return { ...flowCookieAttributes(secure), maxAge: flowLifetimeSeconds } as const
 }
 
 /** Clearing must repeat the attributes the cookie was set with, or browsers keep it. */
@@ -64,6 +90,7 @@ interface EncodedFlow {
   n: string
   v: string
   c?: string
+  p?: string
   t: number
   k?: RedirectTarget['kind']
   u?: string
@@ -77,6 +104,7 @@ export function encodeFlow(flow: Flow): string {
     t: flow.createdAt,
   }
   if (flow.callerState !== undefined) encoded.c = flow.callerState
+  if (flow.callerCodeChallenge !== undefined) encoded.p = flow.callerCodeChallenge
   if (flow.target) {
     encoded.k = flow.target.kind
     encoded.u = flow.target.url
@@ -95,15 +123,27 @@ export function decodeFlow(value: string): Flow | undefined {
     return undefined
   }
   if (typeof parsed !== 'object' || parsed === null) return undefined
-  const { s, n, v, c, t, k, u } = parsed
+  const { s, n, v, c, p, t, k, u } = parsed
   if (!isString(s) || !isString(n) || !isString(v) || !Number.isSafeInteger(t)) return undefined
   if (c !== undefined && !isString(c)) return undefined
+  if (p !== undefined && !isString(p)) return undefined
   let target: RedirectTarget | undefined
   if (k !== undefined || u !== undefined) {
     if ((k !== 'loopback' && k !== 'allowlisted') || !isString(u)) return undefined
     target = { kind: k, url: u }
   }
-  return { state: s, nonce: n, codeVerifier: v, callerState: c, target, createdAt: t as number }
+  // A loopback login without the caller's challenge would have to hand the token to whoever
+  // listens there (a cookie made before codes existed): it is not a flow this service finishes.
+  if (target?.kind === 'loopback' && p === undefined) return undefined
+  return {
+    state: s,
+    nonce: n,
+    codeVerifier: v,
+    callerState: c,
+    callerCodeChallenge: p,
+    target,
+    createdAt: t as number,
+  }
 }
 
 export function isFlowExpired(flow: Flow, nowSeconds: number): boolean {
@@ -126,11 +166,19 @@ export interface PresentedFlowCookie {
 }
 
 /**
- * The flow cookies to clear before a new login adds its own: every invalid or
- * expired one, then the oldest live ones (by their signed `createdAt`) until
- * the new one fits under {@link maxParallelFlows}. `cookies` come in Cookie
- * header order, which browsers keep oldest first (RFC 6265 section 5.4), and
- * which breaks ties within a second.
+ * Stale flow cookies cleared by one answer at most. A browser holds a few; a
+ * Cookie header stuffed with hundreds must not turn into as many Set-Cookie
+ * headers (later answers clear the rest).
+ */
+export const maxClearedPerAnswer = 10
+
+/**
+ * The flow cookies to clear before a new login adds its own: the oldest live
+ * ones (by their signed `createdAt`) until the new one fits under
+ * {@link maxParallelFlows}, then invalid or expired ones, at most
+ * {@link maxClearedPerAnswer} in all. `cookies` come in Cookie header order,
+ * which browsers keep oldest first (RFC 6265 section 5.4), and which breaks
+ * ties within a second.
  */
 export function flowCookiesToClear(
   cookies: readonly PresentedFlowCookie[],
@@ -142,7 +190,7 @@ export function flowCookiesToClear(
     .filter(isLive)
     .sort((a, b) => (a.flow?.createdAt ?? 0) - (b.flow?.createdAt ?? 0))
   const excess = Math.max(0, live.length - (maxParallelFlows - 1))
-  return [...cookies.filter((cookie) => !isLive(cookie)), ...live.slice(0, excess)].map(
-    (cookie) => cookie.name,
-  )
+  return [...live.slice(0, excess), ...cookies.filter((cookie) => !isLive(cookie))]
+    .slice(0, maxClearedPerAnswer)
+    .map((cookie) => cookie.name)
 }

@@ -2,7 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { ProviderObserver } from '../provider/provider.js'
 
 /** The steps of a login or an exchange that each end in exactly one outcome. */
-export type AuthStep = 'start' | 'callback' | 'exchange'
+export type AuthStep = 'start' | 'callback' | 'exchange' | 'redeem'
 
 const prefix = 'mcp_registry_oidc_'
 
@@ -57,6 +57,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
     labelNames: ['outcome'] as const,
     registers,
   })
+  const redemptions = new Counter({
+    name: `${prefix}code_redemptions_total`,
+    help: 'Loopback codes redeemed (POST /auth/oidc/token) by outcome: ok or the SPEC error code.',
+    labelNames: ['outcome'] as const,
+    registers,
+  })
   const providerRequests = new Histogram({
     name: `${prefix}provider_request_duration_seconds`,
     help: 'Requests to the OpenID provider by endpoint (discovery, jwks, token) and outcome (ok, http_error, failed).',
@@ -99,6 +105,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
     authOutcome(step, error) {
       if (step === 'exchange') {
         exchanges.inc({ outcome: error ?? 'ok' })
+      } else if (step === 'redeem') {
+        redemptions.inc({ outcome: error ?? 'ok' })
       } else if (error !== undefined) {
         loginsFailed.inc({ step, error })
       } else if (step === 'start') {

@@ -3,10 +3,15 @@ import fp from 'fastify-plugin'
 import { AuthError, type ErrorCode } from '../errors.js'
 import { sendError } from '../http/respond.js'
 
-const expectedBody = 'send {"oidc_token": "<ID token>"} as application/json.'
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** What a route's body must be, for the sentence that refuses an empty or non-JSON body. */
+    expectedBody?: string
+  }
+}
 
 /** Fastify's own refusals, in the documented error format, with a sentence saying what to change. */
-const fastifyRefusals: Record<string, [ErrorCode, string?]> = {
+const fastifyRefusals = (expectedBody: string): Record<string, [ErrorCode, string?]> => ({
   FST_ERR_CTP_BODY_TOO_LARGE: ['payload_too_large'],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: ['unsupported_media_type'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [
@@ -18,9 +23,9 @@ const fastifyRefusals: Record<string, [ErrorCode, string?]> = {
     'invalid_request',
     `The request body is not valid JSON: ${expectedBody}`,
   ],
-}
+})
 
-function toAuthError(error: FastifyError): AuthError {
+function toAuthError(error: FastifyError, request: FastifyRequest): AuthError {
   if (error instanceof AuthError) return error
   if (error.validation) {
     return new AuthError(
@@ -29,7 +34,8 @@ function toAuthError(error: FastifyError): AuthError {
       error.message,
     )
   }
-  const refusal = fastifyRefusals[error.code]
+  const expectedBody = request.routeOptions.config?.expectedBody ?? 'send a JSON body.'
+  const refusal = fastifyRefusals(expectedBody)[error.code]
   if (refusal) return new AuthError(refusal[0], refusal[1], error.code)
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
     return new AuthError('invalid_request', undefined, error.code ?? error.message)
@@ -67,7 +73,7 @@ async function errorHandler(app: FastifyInstance) {
   }
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const authError = toAuthError(error)
+    const authError = toAuthError(error, request)
     if (authError.code === 'internal_error') request.log.error({ err: error }, 'request failed')
     return refuse(request, reply, authError)
   })

@@ -26,6 +26,7 @@ const events: Record<AuthStep, { ok: [event: string, message: string]; refused: 
   start: { ok: ['login_started', 'login started'], refused: 'login_failed' },
   callback: { ok: ['login_completed', 'login completed'], refused: 'login_failed' },
   exchange: { ok: ['exchange_completed', 'token exchanged'], refused: 'exchange_failed' },
+  redeem: { ok: ['code_redeemed', 'loopback code redeemed'], refused: 'redeem_failed' },
 }
 
 function level(reply: FastifyReply, step: AuthStep | undefined): 'error' | 'info' | 'debug' {
@@ -35,7 +36,7 @@ function level(reply: FastifyReply, step: AuthStep | undefined): 'error' | 'info
   // A started login is not an outcome yet (its callback is; abandoned ones are counted in the
   // logins_started metric), and probes and the JWKS answer every few seconds: at info, their
   // successes would be noise, and the line costs /start a fifth of its CPU.
-  return step === 'callback' || step === 'exchange' ? 'info' : 'debug'
+  return step === 'callback' || step === 'exchange' || step === 'redeem' ? 'info' : 'debug'
 }
 
 /**

@@ -1,4 +1,11 @@
-import { errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose'
+import {
+  errors,
+  type JWTHeaderParameters,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from 'jose'
+import { notAnIdToken } from './token-type.js'
 
 /** Asymmetric JWS algorithms only: never `none`, never an HMAC keyed with something public. */
 export const idTokenAlgorithms = [
@@ -70,7 +77,8 @@ function includesAudience(aud: unknown, audiences: readonly string[]): boolean {
  * Verifies an ID token the way OpenID Connect Core §3.1.3.7 asks, with the
  * provider's keys: signature (asymmetric only), `iss` exactly, `aud`, `azp`
  * when there are several audiences, `exp`/`nbf`/`iat` within the clock
- * tolerance, `sub` present and, in the login flow, `nonce`.
+ * tolerance, `sub` present and, in the login flow, `nonce`; and that it is an
+ * ID token at all, not another JWT of the provider ({@link notAnIdToken}).
  */
 export async function verifyIdToken(
   token: string,
@@ -79,8 +87,9 @@ export async function verifyIdToken(
 ): Promise<IdTokenClaims> {
   const now = expected.nowSeconds ?? Math.floor(Date.now() / 1000)
   let payload: JWTPayload
+  let protectedHeader: JWTHeaderParameters
   try {
-    ;({ payload } = await jwtVerify(token, getKey, {
+    ;({ payload, protectedHeader } = await jwtVerify(token, getKey, {
       algorithms: [...idTokenAlgorithms],
       issuer: expected.issuer,
       clockTolerance: clockToleranceSeconds,
@@ -90,6 +99,8 @@ export async function verifyIdToken(
   } catch (error) {
     throw new IdTokenInvalidError(describeJoseError(error), { cause: error })
   }
+  const otherType = notAnIdToken(protectedHeader, payload)
+  if (otherType !== undefined) throw new IdTokenInvalidError(otherType)
   const { aud, azp, iat, sub, nonce } = payload
   if (typeof sub !== 'string' || sub.length === 0) {
     throw new IdTokenInvalidError('claim "sub" is missing or empty')

@@ -206,6 +206,59 @@ const scenarios: Scenario[] = [
     name: 'nbf 15 s in the future (inside the tolerance)',
     token: (claims, s) => s.provider.sign(claims({ nbf: now() + 15 })),
   },
+  // RFC 8725 section 3.11: another JWT of the provider, signed with the same key, is no ID token.
+  {
+    name: 'typ application/jwt',
+    token: (claims, s) => s.provider.sign(claims(), { header: { typ: 'application/jwt' } }),
+  },
+  {
+    name: 'no typ',
+    token: (claims, s) => s.provider.sign(claims(), { header: { typ: undefined } }),
+  },
+  {
+    name: 'an access token (typ at+jwt, RFC 9068)',
+    token: (claims, s) =>
+      s.provider.sign(claims({ client_id: s.provider.clientId, scope: 'openid' }), {
+        header: { typ: 'at+jwt' },
+      }),
+    refusedFor: /^the header typ is not JWT/,
+  },
+  {
+    name: 'an access token (typ application/at+jwt)',
+    token: (claims, s) => s.provider.sign(claims(), { header: { typ: 'application/at+jwt' } }),
+    refusedFor: /^the header typ is not JWT/,
+  },
+  {
+    name: 'a back-channel logout token (typ logout+jwt, events)',
+    token: (claims, s) =>
+      s.provider.sign(
+        claims({
+          jti: 'logout-1',
+          events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
+        }),
+        { header: { typ: 'logout+jwt' } },
+      ),
+    refusedFor: /^the header typ is not JWT/,
+  },
+  {
+    name: 'a logout token typed JWT (events claim)',
+    token: (claims, s) =>
+      s.provider.sign(
+        claims({ events: { 'http://schemas.openid.net/event/backchannel-logout': {} } }),
+      ),
+    refusedFor: /^the token carries an events claim/,
+  },
+  {
+    name: 'a security event token (typ secevent+jwt)',
+    token: (claims, s) =>
+      s.provider.sign(claims({ events: {} }), { header: { typ: 'secevent+jwt' } }),
+    refusedFor: /^the header typ is not JWT/,
+  },
+  {
+    name: 'typ not a string',
+    token: (claims, s) => s.provider.sign(claims(), { header: { typ: 1 } }),
+    refusedFor: /typ/,
+  },
   {
     name: 'nonce of another value',
     token: (claims, s) => s.provider.sign(claims({ nonce: 'not-the-nonce-of-this-login' })),

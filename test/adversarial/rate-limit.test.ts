@@ -22,9 +22,9 @@ function request(s: RealStage, path: string, init: RequestInit = {}) {
   return fetch(`${s.base}${path}`, { redirect: 'manual', ...init })
 }
 
-t.test('one budget for the three routes under both prefixes', async (t) => {
+t.test('one budget for the four routes under both prefixes', async (t) => {
   const limited = await stage({
-    MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: '5',
+    MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: '6',
     MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS: '60',
   })
   const post = { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }
@@ -34,19 +34,20 @@ t.test('one budget for the three routes under both prefixes', async (t) => {
     await request(limited, '/v0/auth/oidc', post),
     await request(limited, '/v0.1/auth/oidc/callback'),
     await request(limited, '/v0.1/auth/oidc', post),
+    await request(limited, '/v0/auth/oidc/token', post),
   ]
   t.same(
     used.map((response) => response.status),
-    [302, 302, 400, 400, 400],
-    'five requests within the budget',
+    [302, 302, 400, 400, 400, 400],
+    'six requests within the budget',
   )
-  t.equal(used[4]?.headers.get('x-ratelimit-remaining'), '0')
+  t.equal(used[5]?.headers.get('x-ratelimit-remaining'), '0')
 
   // A forged X-Forwarded-For changes nothing while no proxy is trusted.
   const over = await refusal(limited.service, () =>
     request(limited, '/v0/auth/oidc/start', { headers: { 'x-forwarded-for': '198.51.100.7' } }),
   )
-  t.match(over, refused(429, 'rate_limited', /more than 5 requests in 60 s/))
+  t.match(over, refused(429, 'rate_limited', /more than 6 requests in 60 s/))
   t.match(over.description, /try again in \d+ seconds/)
   const retryAfter = Number(over.headers.get('retry-after'))
   t.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After: ${retryAfter}`)

@@ -118,12 +118,13 @@ t.test('repeated or oversized parameters', async (t) => {
 t.test('the largest accepted request still fits its cookie and completes', async (t) => {
   const target = `http://127.0.0.1:8085/${'a'.repeat(2048 - 22)}`
   t.equal(target.length, 2048)
-  const startUrl = `${stage.base}/v0/auth/oidc/start?redirect_uri=${encodeURIComponent(target)}&state=${'~'.repeat(512)}`
+  const challenge = `code_challenge=${'c'.repeat(128)}&code_challenge_method=S256`
+  const startUrl = `${stage.base}/v0/auth/oidc/start?redirect_uri=${encodeURIComponent(target)}&state=${'~'.repeat(512)}&${challenge}`
   const first = await fetch(startUrl, { redirect: 'manual' })
-  const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
+  const cookie = first.headers.get('set-cookie') ?? ''
   t.ok(
-    cookie.length < 4096,
-    `the flow cookie is ${cookie.length} bytes, under the 4096 browsers keep`,
+    cookie.length <= 4096,
+    `the flow cookie is ${cookie.length} bytes with its attributes, within the 4096 browsers keep`,
   )
 
   const login = await loginUntilCallback(startUrl, stage.browser())
@@ -142,8 +143,9 @@ t.test('allowed targets still redirect to the provider', async (t) => {
     'http://localhost:8085/cb',
     'https://app.example.com/after-login',
   ]) {
+    const challenge = `code_challenge=${'c'.repeat(43)}&code_challenge_method=S256`
     const response = await fetch(
-      `${stage.base}/v0/auth/oidc/start?redirect_uri=${encodeURIComponent(target)}`,
+      `${stage.base}/v0/auth/oidc/start?redirect_uri=${encodeURIComponent(target)}&${challenge}`,
       { redirect: 'manual' },
     )
     t.equal(response.status, 302, target)

@@ -1,15 +1,14 @@
 // The CLI's login against the real service and provider, with a scripted browser: what it writes,
 // what it refuses, how it ends. (test/browser/cli-login.test.ts does the same in Chromium.)
 
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import t, { type Test } from 'tap'
-import type { CliIo } from '../../src/cli/io.js'
+import t from 'tap'
 import { runCli } from '../../src/cli/run.js'
 import { verifyRegistryToken } from '../../src/registry/token.js'
 import { TestBrowser } from '../helpers/browser.js'
+import { cliRun, printedStartUrl } from '../helpers/cli.js'
 import { registryPublicKey } from '../helpers/registry-key.js'
 import { callbackUrlFor, startService, testSigningSeedHex } from '../helpers/service.js'
 import { freePort, startTestProvider } from '../helpers/test-provider.js'
@@ -20,37 +19,6 @@ t.teardown(() => provider.close())
 const service = await startService(provider, port)
 t.teardown(() => service.close())
 const base = service.baseUrl
-
-interface Run {
-  readonly io: CliIo
-  readonly home: string
-  readonly out: { stdout: string; stderr: string }
-  readonly opened: string[]
-}
-
-async function cliRun(t: Test, openBrowser?: (url: string) => Promise<void>): Promise<Run> {
-  const home = await mkdtemp(join(tmpdir(), 'mcp-oidc-home-'))
-  t.teardown(() => rm(home, { recursive: true, force: true }))
-  const out = { stdout: '', stderr: '' }
-  const opened: string[] = []
-  const io: CliIo = {
-    stdout: { write: (text: string) => (out.stdout += text) },
-    stderr: { write: (text: string) => (out.stderr += text) },
-    homeDir: home,
-    openBrowser: openBrowser ?? (async (url) => void opened.push(url)),
-  }
-  return { io, home, out, opened }
-}
-
-/** The start URL the CLI printed, once it did. */
-async function printedStartUrl(run: Run): Promise<URL> {
-  for (let i = 0; i < 500; i++) {
-    const url = /http:\/\/\S+\/v0\/auth\/oidc\/start\?\S+/.exec(run.out.stderr)?.[0]
-    if (url !== undefined) return new URL(url)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  throw new Error(`the CLI printed no start URL:\n${run.out.stderr}`)
-}
 
 /** Logs in through the service and the provider; returns the loopback URL the service sent back. */
 async function loginUntilLoopback(startUrl: URL): Promise<URL> {

@@ -123,6 +123,12 @@ t.test('the service, the provider and the registry agree', async (t) => {
     `${publicUrl}/v0.1/auth/oidc/callback`,
   ])
 
+  t.equal(
+    service.MCP_REGISTRY_OIDC_TRUST_PROXY,
+    'uniquelocal',
+    "nginx's X-Forwarded-For is believed from the compose network: one rate-limit budget per client",
+  )
+
   const key = service.MCP_REGISTRY_JWT_PRIVATE_KEY
   t.equal(registry.MCP_REGISTRY_JWT_PRIVATE_KEY, key, 'the registry verifies with the same key')
   t.match(key, /^\$\{MCP_REGISTRY_JWT_PRIVATE_KEY:\?[^}]+\}$/, 'required from .env, no default')

@@ -1,5 +1,7 @@
+import { createHash, randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage } from 'node:http'
+import type { JWK } from 'jose'
 import t from 'tap'
 import { verifyRegistryToken } from '../../src/registry/token.js'
 import { loginUntilCallback } from '../helpers/login.js'
@@ -128,6 +130,32 @@ async function run(): Promise<void> {
     t.equal(claims.auth_method_sub, 'alice')
   })
 
+  t.test(
+    'a loopback code is redeemed, and the key to verify it fetched, through nginx',
+    async (t) => {
+      const verifier = randomBytes(32).toString('base64url')
+      const challenge = createHash('sha256').update(verifier).digest('base64url')
+      const target = encodeURIComponent('http://127.0.0.1:53682/callback')
+      const { browser, callbackUrl } = await loginUntilCallback(
+        `${base}/v0/auth/oidc/start?redirect_uri=${target}&code_challenge=${challenge}&code_challenge_method=S256`,
+      )
+      const answer = await browser.request(callbackUrl)
+      const code = new URL(answer.headers.get('location') ?? 'x:').searchParams.get('code') ?? ''
+      const redeemed = await fetch(`${base}/v0/auth/oidc/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ code, code_verifier: verifier }),
+      })
+      t.equal(redeemed.status, 200)
+      const { registry_token } = (await redeemed.json()) as { registry_token: string }
+      const jwks = await fetch(`${base}/.well-known/jwks.json`)
+      t.equal(jwks.status, 200, 'the JWKS comes from the service, not the registry')
+      const { keys } = (await jwks.json()) as { keys: JWK[] }
+      const claims = await verifyRegistryToken(registry_token, keys[0] as JWK)
+      t.equal(claims.auth_method_sub, 'alice')
+    },
+  )
+
   t.test('every other path goes to the registry, with forwarding headers', async (t) => {
     const paths = [
       '/v0/servers?limit=1',
@@ -135,6 +163,8 @@ async function run(): Promise<void> {
       '/v0/auth/oidcx',
       '/v0/auth/github-oidc',
       '/v0/auth/none',
+      '/.well-known/jwks.jsonx',
+      '/.well-known/openid-configuration',
       '/v1/auth/oidc/start',
       '/healthz',
       '/',

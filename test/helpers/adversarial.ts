@@ -86,8 +86,11 @@ export interface Stage {
   readonly secrets: Set<string>
   /** A fresh browser, remembered for the final log check. */
   browser(): TestBrowser
-  /** Starts a login in a fresh (or the given) browser and stops before the callback. */
-  login(browser?: TestBrowser): Promise<PendingLogin>
+  /**
+   * Starts a login in a fresh (or the given) browser, at `/v0/auth/oidc/start` or the given
+   * start URL, and stops before the callback.
+   */
+  login(browser?: TestBrowser, startUrl?: string): Promise<PendingLogin>
   /** Runs by itself when the test file ends. */
   close(): Promise<void>
 }
@@ -147,8 +150,8 @@ function stageAround(
       browsers.push(browser)
       return browser
     },
-    async login(browser = stage.browser()) {
-      const login = await loginUntilCallback(`${service.baseUrl}/v0/auth/oidc/start`, browser)
+    async login(browser = stage.browser(), startUrl = `${service.baseUrl}/v0/auth/oidc/start`) {
+      const login = await loginUntilCallback(startUrl, browser)
       const code = login.callbackUrl.searchParams.get('code')
       if (code) secrets.add(code)
       return login

@@ -1,3 +1,10 @@
+// Running the CLI in-process, reading what it printed: with no home directory at all, or against
+// a temporary one.
+
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Test } from 'tap'
 import type { CliIo } from '../../src/cli/io.js'
 import { runCli } from '../../src/cli/run.js'
 
@@ -17,4 +24,36 @@ export async function runCapturing(
   }
   const code = await runCli(argv, io)
   return { code, stdout, stderr }
+}
+
+export interface Run {
+  readonly io: CliIo
+  readonly home: string
+  readonly out: { stdout: string; stderr: string }
+  readonly opened: string[]
+}
+
+/** A CLI environment with a fresh home directory, removed when `t` ends. */
+export async function cliRun(t: Test, openBrowser?: (url: string) => Promise<void>): Promise<Run> {
+  const home = await mkdtemp(join(tmpdir(), 'mcp-oidc-home-'))
+  t.teardown(() => rm(home, { recursive: true, force: true }))
+  const out = { stdout: '', stderr: '' }
+  const opened: string[] = []
+  const io: CliIo = {
+    stdout: { write: (text: string) => (out.stdout += text) },
+    stderr: { write: (text: string) => (out.stderr += text) },
+    homeDir: home,
+    openBrowser: openBrowser ?? (async (url) => void opened.push(url)),
+  }
+  return { io, home, out, opened }
+}
+
+/** The start URL the CLI printed, once it did. */
+export async function printedStartUrl(run: Run): Promise<URL> {
+  for (let i = 0; i < 500; i++) {
+    const url = /http:\/\/\S+\/v0\/auth\/oidc\/start\?\S+/.exec(run.out.stderr)?.[0]
+    if (url !== undefined) return new URL(url)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  throw new Error(`the CLI printed no start URL:\n${run.out.stderr}`)
 }

@@ -1,9 +1,14 @@
 import t from 'tap'
 import {
   cookieOccurrences,
+  decodeFlow,
+  encodeFlow,
   type Flow,
+  flowCookieName,
   flowCookiesToClear,
   flowLifetimeSeconds,
+  isFlowCookieName,
+  maxClearedPerAnswer,
   maxParallelFlows,
 } from '../../src/login/flow-cookie.js'
 
@@ -14,6 +19,7 @@ const flow = (createdAt: number): Flow => ({
   codeVerifier: 'v',
   target: undefined,
   callerState: undefined,
+  callerCodeChallenge: undefined,
   createdAt,
 })
 
@@ -64,7 +70,7 @@ t.test('the cap', async (t) => {
       now,
     ),
     ['forged'],
-    'an invalid cookie goes first, and alone when that makes room',
+    'an invalid cookie is cleared, and alone when that makes room',
   )
   t.same(
     flowCookiesToClear(
@@ -85,4 +91,37 @@ t.test('same-named cookies are counted in the raw header', async (t) => {
   t.equal(cookieOccurrences('x=1; y=2', 'x'), 1)
   t.equal(cookieOccurrences('x=1; xx=2;x=3', 'x'), 2)
   t.equal(cookieOccurrences('ax=1', 'x'), 0)
+})
+
+t.test('at most a bounded number of stale cookies are cleared per answer', async (t) => {
+  const junk = Array.from({ length: 50 }, (_, index) => ({ name: `junk${index}`, flow: undefined }))
+  const live = [1, 2, 3].map((age) => ({ name: `live${age}`, flow: flow(now - age * 10) }))
+  const cleared = flowCookiesToClear([...junk, ...live], now)
+  t.equal(cleared.length, maxClearedPerAnswer)
+  t.same(cleared.slice(0, 2), ['live3', 'junk0'], 'the live one that makes room comes first')
+})
+
+t.test('only the names the service makes are its own', async (t) => {
+  for (const secure of [false, true]) {
+    t.ok(isFlowCookieName(flowCookieName('some-state', secure), secure), `own name, ${secure}`)
+  }
+  const foreign = [
+    'mcp_oidc_flow_a b',
+    'mcp_oidc_flow_',
+    'mcp_oidc_flow_ü',
+    'mcp_oidc_flow_AAAAAAAAAAAAAAAAA',
+    'mcp_oidc_flow_AAAAAAAAAAAAAAA',
+    'mcp_oidc_flow_AAAAAAAAAAAAAAA/',
+    'MCP_OIDC_FLOW_AAAAAAAAAAAAAAAA',
+    '__Host-mcp_oidc_flow_AAAAAAAAAAAAAAAA',
+  ]
+  for (const name of foreign) t.notOk(isFlowCookieName(name, false), JSON.stringify(name))
+  t.notOk(isFlowCookieName('mcp_oidc_flow_AAAAAAAAAAAAAAAA', true), 'https needs __Host-')
+})
+
+t.test('a loopback flow without the caller challenge is not a flow', async (t) => {
+  const target = { kind: 'loopback', url: 'http://127.0.0.1:8085/cb' } as const
+  t.equal(decodeFlow(encodeFlow({ ...flow(now), target })), undefined)
+  const withChallenge = { ...flow(now), target, callerCodeChallenge: 'c'.repeat(43) }
+  t.same(decodeFlow(encodeFlow(withChallenge)), withChallenge)
 })

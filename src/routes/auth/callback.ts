@@ -7,7 +7,7 @@ import {
   type Flow,
   flowCookieClearOptions,
   flowCookieName,
-  flowCookiePrefix,
+  isFlowCookieName,
   isFlowExpired,
   openFlowCookie,
 } from '../../login/flow-cookie.js'
@@ -27,8 +27,9 @@ function takeFlow(
   config: Config,
   state: string | string[] | undefined,
 ): Flow {
-  const prefix = flowCookiePrefix(config.secureCookies)
-  const anyFlowCookie = Object.keys(request.cookies).some((name) => name.startsWith(prefix))
+  const anyFlowCookie = Object.keys(request.cookies).some((name) =>
+    isFlowCookieName(name, config.secureCookies),
+  )
   if (!anyFlowCookie)
     throw new AuthError('flow_cookie_missing', undefined, 'no flow cookie in the request')
   if (!state) throw new AuthError('state_mismatch', undefined, 'the callback has no state')
@@ -61,6 +62,31 @@ function takeFlow(
   return flow
 }
 
+/**
+ * The `error` values an authorization response may carry by RFC 6749 section
+ * 4.1.2.1 and OpenID Connect Core section 3.1.2.6. Only these are logged as
+ * they are: the parameter is whatever the URL says, so anything else is
+ * logged as `other` and never puts caller-chosen text in the log.
+ */
+const registeredAuthorizationErrors: ReadonlySet<string> = new Set([
+  'invalid_request',
+  'unauthorized_client',
+  'access_denied',
+  'unsupported_response_type',
+  'invalid_scope',
+  'server_error',
+  'temporarily_unavailable',
+  'interaction_required',
+  'login_required',
+  'account_selection_required',
+  'consent_required',
+  'invalid_request_uri',
+  'invalid_request_object',
+  'request_not_supported',
+  'request_uri_not_supported',
+  'registration_not_supported',
+])
+
 function asAuthError(error: unknown): unknown {
   if (error instanceof TokenExchangeError) {
     return new AuthError('token_exchange_failed', undefined, error.message)
@@ -76,7 +102,7 @@ function asAuthError(error: unknown): unknown {
 
 /** `GET …/auth/oidc/callback`: finishes the login and hands over the registry token. */
 const callback: FastifyPluginAsync = async (app) => {
-  const { config, provider, tokenIssuer } = app
+  const { config, provider, tokenIssuer, loopbackCodes } = app
 
   app.get<{ Querystring: CallbackQuery }>(
     '/auth/oidc/callback',
@@ -91,7 +117,7 @@ const callback: FastifyPluginAsync = async (app) => {
         throw new AuthError(
           'idp_error',
           `The identity provider refused the login (${query.error}${detail}).`,
-          `provider error ${query.error}`,
+          `provider error ${registeredAuthorizationErrors.has(query.error) ? query.error : 'other'}`,
         )
       }
       const rawQuery = request.url.slice(request.url.indexOf('?') + 1)
@@ -103,10 +129,12 @@ const callback: FastifyPluginAsync = async (app) => {
       request.grantedBy = issued.rules
 
       if (flow.target) {
-        const parameters: Record<string, string> = {
-          registry_token: issued.registry_token,
-          expires_at: String(issued.expires_at),
-        }
+        // Whoever listens on a loopback port gets a code that only the verifier redeems
+        // (decodeFlow refuses a loopback flow without the caller's challenge).
+        const parameters: Record<string, string> =
+          flow.target.kind === 'loopback'
+            ? { code: await loopbackCodes.seal(issued, flow.callerCodeChallenge as string) }
+            : { registry_token: issued.registry_token, expires_at: String(issued.expires_at) }
         if (flow.callerState !== undefined) parameters.state = flow.callerState
         return reply.redirect(withTokenParameters(flow.target, parameters), 302)
       }

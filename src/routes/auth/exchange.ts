@@ -14,7 +14,14 @@ const exchange: FastifyPluginAsync = async (app) => {
 
   app.post<{ Body: ExchangeBody }>(
     '/auth/oidc',
-    { schema: exchangeSchema, bodyLimit: exchangeBodyLimit, config: { authStep: 'exchange' } },
+    {
+      schema: exchangeSchema,
+      bodyLimit: exchangeBodyLimit,
+      config: {
+        authStep: 'exchange',
+        expectedBody: 'send {"oidc_token": "<ID token>"} as application/json.',
+      },
+    },
     async (request) => {
       const { issuer, claims } = await issuers
         .verifyIdToken(request.body.oidc_token)

@@ -8,6 +8,7 @@ const routes: ReadonlyArray<[url: string, allowed: 'GET' | 'POST']> = [
   ['/auth/oidc/start', 'GET'],
   ['/auth/oidc/callback', 'GET'],
   ['/auth/oidc', 'POST'],
+  ['/auth/oidc/token', 'POST'],
 ]
 
 /** A wrong method on a login route is a 405 naming the right one, not a 404 that hides the route. */

@@ -1,5 +1,7 @@
 // The login routes' input and output, as JSON schemas Fastify checks before a handler runs.
 
+import { CODE_VERIFIER } from '../../login/loopback-code.js'
+
 /**
  * A query parameter given twice arrives as an array. Routes accept that shape
  * only where they refuse it themselves with a sentence saying what is wrong,
@@ -12,12 +14,19 @@ export const singleOrRepeated = {
 export interface StartQuery {
   redirect_uri?: string | string[]
   state?: string | string[]
+  code_challenge?: string | string[]
+  code_challenge_method?: string | string[]
 }
 
 export const startSchema = {
   querystring: {
     type: 'object',
-    properties: { redirect_uri: singleOrRepeated, state: singleOrRepeated },
+    properties: {
+      redirect_uri: singleOrRepeated,
+      state: singleOrRepeated,
+      code_challenge: singleOrRepeated,
+      code_challenge_method: singleOrRepeated,
+    },
   },
 } as const
 
@@ -64,4 +73,27 @@ export const exchangeSchema = {
       properties: { registry_token: { type: 'string' }, expires_at: { type: 'integer' } },
     },
   },
+} as const
+
+export interface TokenBody {
+  code: string
+  code_verifier: string
+  grant_type?: 'authorization_code'
+}
+
+/** A sealed code holds a registry token; 8 KiB leaves room for a long list of permissions. */
+const maxCodeLength = 8192
+
+export const tokenSchema = {
+  body: {
+    type: 'object',
+    required: ['code', 'code_verifier'],
+    additionalProperties: false,
+    properties: {
+      code: { type: 'string', minLength: 1, maxLength: maxCodeLength },
+      code_verifier: { type: 'string', pattern: CODE_VERIFIER.source },
+      grant_type: { const: 'authorization_code' },
+    },
+  },
+  response: exchangeSchema.response,
 } as const

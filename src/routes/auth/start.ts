@@ -6,15 +6,17 @@ import {
   flowCookieClearOptions,
   flowCookieName,
   flowCookieOptions,
-  flowCookiePrefix,
   flowCookiesToClear,
+  isFlowCookieName,
+  maxFlowCookieBytes,
   openFlowCookie,
 } from '../../login/flow-cookie.js'
 import { createLoginSecretsSource } from '../../login/login-secrets.js'
+import { CODE_CHALLENGE } from '../../login/loopback-code.js'
 import { checkRedirectTarget, type RedirectTarget } from '../../login/redirect-target.js'
 import { type StartQuery, startSchema } from './schemas.js'
 
-/** RFC 6749 appendix A.5: a state is VSCHARs; 512 keeps the flow cookie under 4 KiB. */
+/** RFC 6749 appendix A.5: a state is VSCHARs; at most 512 of them. */
 const CALLER_STATE = /^[\x20-\x7e]{0,512}$/
 
 function refuseRedirect(reason: string): AuthError {
@@ -36,10 +38,8 @@ function redirectTarget(
   return check.target
 }
 
-function callerState(state: string | string[] | undefined): string | undefined {
-  if (Array.isArray(state)) {
-    throw new AuthError('invalid_request', 'The state parameter must be given once.', 'state twice')
-  }
+function callerState(value: string | string[] | undefined): string | undefined {
+  const state = once(value, 'state')
   if (state !== undefined && !CALLER_STATE.test(state)) {
     throw new AuthError(
       'invalid_request',
@@ -50,11 +50,46 @@ function callerState(state: string | string[] | undefined): string | undefined {
   return state
 }
 
+function once(value: string | string[] | undefined, name: string): string | undefined {
+  if (Array.isArray(value)) {
+    throw new AuthError(
+      'invalid_request',
+      `The ${name} parameter must be given once.`,
+      `${name} twice`,
+    )
+  }
+  return value
+}
+
+/**
+ * The caller's PKCE challenge (RFC 7636), required with a loopback target: what
+ * arrives there is a code only the holder of the verifier can redeem. Other
+ * targets receive the token itself, so a challenge is checked but not kept.
+ */
+function callerCodeChallenge(
+  query: StartQuery,
+  target: RedirectTarget | undefined,
+): string | undefined {
+  const challenge = once(query.code_challenge, 'code_challenge')
+  const method = once(query.code_challenge_method, 'code_challenge_method')
+  const loopback = target?.kind === 'loopback'
+  if (challenge === undefined && method === undefined && !loopback) return undefined
+  if (challenge === undefined || !CODE_CHALLENGE.test(challenge) || method !== 'S256') {
+    throw new AuthError(
+      'invalid_request',
+      'A loopback redirect_uri needs a PKCE code_challenge (43 to 128 characters of base64url) and code_challenge_method=S256 (RFC 7636); the code sent there is redeemed at POST /v0/auth/oidc/token with the code_verifier.',
+      challenge === undefined
+        ? 'loopback target without code_challenge'
+        : 'code_challenge malformed or code_challenge_method not S256',
+    )
+  }
+  return loopback ? challenge : undefined
+}
+
 /** Makes room for the new login's cookie: see {@link flowCookiesToClear}. */
 function clearOldFlows(request: FastifyRequest, reply: FastifyReply, config: Config): void {
-  const prefix = flowCookiePrefix(config.secureCookies)
   const presented = Object.entries(request.cookies)
-    .filter(([name]) => name.startsWith(prefix))
+    .filter(([name]) => isFlowCookieName(name, config.secureCookies))
     .map(([name, raw]) => ({
       name,
       flow:
@@ -76,6 +111,7 @@ const start: FastifyPluginAsync = async (app) => {
   const options = { schema: startSchema, config: { authStep: 'start' } } as const
   app.get<{ Querystring: StartQuery }>('/auth/oidc/start', options, async (request, reply) => {
     const target = redirectTarget(request.query.redirect_uri, config)
+    const challenge = callerCodeChallenge(request.query, target)
     const flowCallerState = callerState(request.query.state)
     if (!provider.ready)
       throw new AuthError('provider_unavailable', undefined, 'provider not ready')
@@ -89,10 +125,22 @@ const start: FastifyPluginAsync = async (app) => {
       codeVerifier,
       target,
       callerState: flowCallerState,
+      callerCodeChallenge: challenge,
       createdAt: Math.floor(Date.now() / 1000),
     }
+    const name = flowCookieName(state, config.secureCookies)
+    const value = app.signCookie(encodeFlow(flow))
+    // Measured as sent (percent-encoding and attributes included): browsers drop a larger one.
+    const bytes = Buffer.byteLength(app.serializeCookie(name, value, cookieOptions))
+    if (bytes > maxFlowCookieBytes) {
+      throw new AuthError(
+        'invalid_request',
+        'The redirect_uri and state are too long together: the login cookie would exceed 4096 bytes. Shorten them.',
+        `flow cookie of ${bytes} bytes`,
+      )
+    }
     clearOldFlows(request, reply, config)
-    reply.setCookie(flowCookieName(state, config.secureCookies), encodeFlow(flow), cookieOptions)
+    reply.setCookie(name, value, cookieOptions)
     return reply.redirect(authorizationUrl, 302)
   })
 }
