@@ -7,6 +7,7 @@ import { decodeJwt } from 'jose'
 import { loadPolicyFile, PolicyFileError } from '../registry/policy-file.js'
 import { decide, judgeRules, LOGIN_ISSUER, type Policy } from '../registry/rules.js'
 import { type CliIo, EXIT, UsageError } from './io.js'
+import { printable } from './terminal-text.js'
 
 export const POLICY_HELP = `Usage: mcp-registry-oidc policy check --file <policy> (--claims <file.json> | --token <jwt>)
                                     [--issuer <name>]
@@ -32,12 +33,11 @@ Exit status: 0 some permission granted, 1 none, 2 wrong usage or an invalid poli
 
 /**
  * Claim values come from whoever made the token: before one is printed to a
- * terminal, control and formatting characters (escape sequences, bidi
- * overrides) are dropped and its length bounded.
+ * terminal it is made {@link printable} and its length bounded.
  */
-export function printable(value: unknown): string {
+export function printableClaim(value: unknown): string {
   const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value))
-  const clean = text.replace(/[\p{Cc}\p{Cf}]/gu, '')
+  const clean = printable(text)
   return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean
 }
 
@@ -120,7 +120,7 @@ export async function policy(argv: string[], io: CliIo): Promise<number> {
     )
     const iss = claims.iss
     if (listed !== undefined && iss !== listed.issuer) {
-      out.push(`Note: the token's iss (${printable(iss)}) is not ${listed.issuer}`)
+      out.push(`Note: the token's iss (${printableClaim(iss)}) is not ${listed.issuer}`)
     }
     const other = loaded.issuers.find((entry) => entry.issuer === iss)
     if (values.issuer === undefined && other !== undefined) {
@@ -131,7 +131,7 @@ export async function policy(argv: string[], io: CliIo): Promise<number> {
   } else {
     out.push(`Claims: ${values.claims}`)
   }
-  if (claims.sub !== undefined) out.push(`Subject: ${printable(claims.sub)}`)
+  if (claims.sub !== undefined) out.push(`Subject: ${printableClaim(claims.sub)}`)
 
   out.push('', 'Rules:')
   const verdicts = new Map(judgeRules(loaded.rules, issuer, claims).map((v) => [v.rule, v]))
@@ -157,7 +157,7 @@ export async function policy(argv: string[], io: CliIo): Promise<number> {
   } else {
     out.push('Permissions:')
     for (const { action, resource } of decision.permissions) {
-      out.push(`  ${action.padEnd(7)}  ${printable(resource)}`)
+      out.push(`  ${action.padEnd(7)}  ${printableClaim(resource)}`)
     }
     out.push(`Granted by: ${decision.rules.join(', ')}`)
   }

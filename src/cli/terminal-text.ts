@@ -8,9 +8,9 @@
 const ESCAPE_SEQUENCE =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   /\x1b(?:\[[0-?]*[ -/]*[@-~]?|[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|[ -~]?)|\x9b[0-?]*[ -/]*[@-~]?/g
-// C0 and C1 controls (DEL included), and the Unicode bidirectional controls that reorder text.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+// C0 and C1 controls (DEL included) and the format characters, among them the bidirectional
+// controls that reorder text and the zero-width ones that hide it.
+const CONTROL = /[\p{Cc}\p{Cf}]/gu
 
 /** `text` with every terminal control removed: safe to print on one line. */
 export function printable(text: string): string {

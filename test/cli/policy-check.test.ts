@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { UnsecuredJWT } from 'jose'
 import t from 'tap'
-import { printable } from '../../src/cli/policy-check.js'
+import { printableClaim } from '../../src/cli/policy-check.js'
 import { runCapturing } from '../helpers/cli.js'
 
 const example = fileURLToPath(new URL('../../examples/policy.yaml', import.meta.url))
@@ -99,7 +99,7 @@ t.test(
       hinted.stdout.includes('\u001b') || hinted.stdout.includes('\u202e'),
       'no escape sequence or bidi override is printed',
     )
-    t.match(hinted.stdout, 'Subject: repo:example/weather-mcp:environment:release[31m\n')
+    t.match(hinted.stdout, 'Subject: repo:example/weather-mcp:environment:release\n')
 
     const { code, stdout } = await policyCheck([
       '--file',
@@ -157,8 +157,8 @@ t.test('usage and policy-file errors exit 2 with one message on stderr', async (
   t.match(help.stdout, 'Usage: mcp-registry-oidc policy check --file <policy>')
 })
 
-t.test('printable', async (t) => {
-  t.equal(printable('a\u0000b\u001b[2Jc\u200e\u2066d'), 'ab[2Jcd')
-  t.equal(printable(42), '42')
-  t.equal(printable('x'.repeat(300)).length, 201)
+t.test('printableClaim', async (t) => {
+  t.equal(printableClaim('a\u0000b\u001b[2Jc\u200e\u2066d'), 'abcd')
+  t.equal(printableClaim(42), '42')
+  t.equal(printableClaim('x'.repeat(300)).length, 201)
 })
