@@ -7,7 +7,6 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { createRemoteJWKSet } from 'jose'
 import t from 'tap'
-import { verifyRegistryToken } from '../../src/registry/token.js'
 import {
   chromiumMissing,
   launchChromium,
@@ -15,6 +14,7 @@ import {
   type TestChromium,
   watchedPage,
 } from '../helpers/chromium.js'
+import { verifyRegistryToken } from '../helpers/registry-token.js'
 import { freePort } from '../helpers/test-provider.js'
 
 const missing = chromiumMissing()

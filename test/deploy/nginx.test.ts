@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage } from 'node:http'
 import t from 'tap'
-import { verifyRegistryToken } from '../../src/registry/token.js'
 import { loginUntilCallback } from '../helpers/login.js'
 import { skipWithoutNginx, startNginx } from '../helpers/nginx.js'
 import { registryPublicKey } from '../helpers/registry-key.js'
+import { verifyRegistryToken } from '../helpers/registry-token.js'
 import { startService, testSigningSeedHex } from '../helpers/service.js'
 import { freePort, startTestProvider } from '../helpers/test-provider.js'
 
