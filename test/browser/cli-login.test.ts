@@ -13,14 +13,10 @@ import { chromiumMissing, launchChromium, screenshot, watchedPage } from '../hel
 import { startDevStack } from '../helpers/dev-stack.js'
 import { registryPublicKey } from '../helpers/registry-key.js'
 import { verifyRegistryToken } from '../helpers/registry-token.js'
+import { whenToolPresent } from '../helpers/required-tool.js'
 import { testSigningSeedHex } from '../helpers/service.js'
 
-const missing = chromiumMissing()
-if (missing !== undefined) {
-  t.plan(0, `browser tests skipped: ${missing}`)
-} else {
-  await run()
-}
+await whenToolPresent(t, chromiumMissing(), run)
 
 async function run(): Promise<void> {
   const { service } = await startDevStack(t)

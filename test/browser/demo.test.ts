@@ -15,14 +15,10 @@ import {
   watchedPage,
 } from '../helpers/chromium.js'
 import { verifyRegistryToken } from '../helpers/registry-token.js'
+import { whenToolPresent } from '../helpers/required-tool.js'
 import { freePort } from '../helpers/test-provider.js'
 
-const missing = chromiumMissing()
-if (missing !== undefined) {
-  t.plan(0, `browser tests skipped: ${missing}`)
-} else {
-  await run()
-}
+await whenToolPresent(t, chromiumMissing(), run)
 
 /** Starts the demo and resolves once it printed its banner; rejects if it exits first. */
 async function startDemo(
