@@ -4,7 +4,8 @@
 #   docker run --rm -p 8080:8080 --env-file .env mcp-registry-oidc
 # No secret is baked in; the development provider (dev/) never enters this image.
 
-ARG NODE_VERSION=22
+# The active LTS line of Node.js; `npm ci`, `npm test` and `npm run demo` also run on Node 20.19+.
+ARG NODE_VERSION=26
 
 # 1. Compile the TypeScript, with every dependency the compiler needs.
 FROM node:${NODE_VERSION}-bookworm-slim AS build
@@ -33,4 +34,5 @@ EXPOSE 8080
 # Node's own fetch: the image needs no curl.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "dist/server.js"]
+# What `npm start` runs: dist/main.js, with stack traces mapped to the TypeScript source.
+CMD ["node", "dist/main.js"]

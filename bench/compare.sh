@@ -21,8 +21,8 @@ npx tsc -p tsconfig.bench.json
 results=$(mktemp)
 for round in $(seq "$rounds"); do
   for side in before after; do
-    server=$PWD/dist/server.js
-    [ "$side" = before ] && server=$before/dist/server.js
+    server=$PWD/dist/main.js
+    [ "$side" = before ] && server=$before/dist/main.js
     if ! BENCH_SERVER=$server BENCH_ONLY=$scenarios node build/bench/run.js >"$results.run" 2>&1; then
       echo "$side round $round failed:"; tail -5 "$results.run"
     fi

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 
-export { freePort } from '../src/free-port.js'
+export { freePort } from '../test/helpers/free-port.js'
 
 /** A child process of the benchmark. Its stderr is kept for failure messages. */
 export interface BenchProcess {

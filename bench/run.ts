@@ -1,4 +1,4 @@
-// `npm run bench`: every scenario in one run, against the built service (node dist/server.js) on
+// `npm run bench`: every scenario in one run, against the built service (node dist/main.js) on
 // 127.0.0.1, with the references and the peer measured in the same run. The machine may be
 // shared, and its load moves within seconds, so the scenarios are measured in rounds: each round
 // gives every scenario a slice of its time, in turn, and the figures add up the slices. A ratio
@@ -10,7 +10,7 @@
 // scenario, 1000), BENCH_MEMORY_REQUESTS (200000), BENCH_ONLY (comma-separated scenario ids, e.g.
 // "bare,start"; results are then not written unless BENCH_WRITE=1), BENCH_LOG_LEVEL (the
 // service's LOG_LEVEL; default info, its default), BENCH_PROFILE_DIR (the service writes V8 CPU
-// profiles there), BENCH_SERVER (another build's server.js, to compare two versions), BENCH_RATE
+// profiles there), BENCH_SERVER (another build's dist/main.js, to compare two versions), BENCH_RATE
 // (a fixed request rate instead of as many as the service answers: CPU per request moves less).
 
 import { randomBytes } from 'node:crypto'
@@ -46,7 +46,7 @@ import { percentile } from './stats.js'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const root = join(here, '..', '..')
-const serverScript = process.env.BENCH_SERVER ?? join(root, 'dist', 'server.js')
+const serverScript = process.env.BENCH_SERVER ?? join(root, 'dist', 'main.js')
 const resultsDir = join(root, 'bench', 'results')
 
 const numberSetting = (name: string, fallback: number): number => {
@@ -62,7 +62,7 @@ const settings = {
   logins: numberSetting('BENCH_LOGINS', 1000),
   memoryRequests: numberSetting('BENCH_MEMORY_REQUESTS', 200_000),
   memoryWarmUpRequests: 20_000,
-  startupSamples: 5,
+  startupSamples: 9,
   logLevel: process.env.BENCH_LOG_LEVEL ?? 'info',
 }
 /** RSS readings over the memory run. */

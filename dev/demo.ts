@@ -54,7 +54,7 @@ const SHUTDOWN_GRACE_MS = 3_000
 // TypeScript loader), the service's source under the same loader.
 const fromSource = import.meta.url.endsWith('.ts')
 const serviceEntry = fileURLToPath(
-  new URL(fromSource ? '../src/main.ts' : '../../dist/server.js', import.meta.url),
+  new URL(fromSource ? '../src/main.ts' : '../../dist/main.js', import.meta.url),
 )
 
 class UsageError extends Error {}

@@ -1,16 +1,8 @@
 import fastifyCookie from '@fastify/cookie'
-import fastifyEnv from '@fastify/env'
 import proxyAddr from '@fastify/proxy-addr'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import type { DestinationStream } from 'pino'
-import {
-  type Config,
-  envSchema,
-  parseConfig,
-  parseRequestTimeout,
-  parseTrustedProxies,
-  type RawEnv,
-} from './config/config.js'
+import { type Config, type Environment, loadConfig } from './config/config.js'
 import { pageSecurityHeaders } from './http/respond.js'
 import { loggerOptions } from './logger.js'
 import { createLoopbackCodes, type LoopbackCodes } from './login/loopback-code.js'
@@ -39,7 +31,6 @@ import health from './routes/health.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    env: RawEnv
     config: Config
     provider: ProviderConnection
     /** Every issuer whose ID tokens the exchange accepts: the login provider and the policy file's. */
@@ -52,8 +43,6 @@ declare module 'fastify' {
   }
 }
 
-export type Environment = Readonly<Record<string, string | undefined>>
-
 export interface AppOptions {
   /** Where logs go; tests pass a stream to read them back. Defaults to stdout. */
   logStream?: DestinationStream
@@ -65,19 +54,17 @@ export const apiPrefixes = ['/v0', '/v0.1'] as const
 /**
  * Builds one instance of the service from an environment. Everything is
  * derived from it here, so tests can run as many instances as they like.
- * Rejects with a ConfigError (or @fastify/env's error) on bad configuration.
+ * Rejects with a ConfigError on bad configuration.
  */
 export async function buildApp(
   env: Environment,
   options: AppOptions = {},
 ): Promise<FastifyInstance> {
-  // Needed before the rest of the configuration is read: Fastify takes them at construction.
-  const trustedProxies = parseTrustedProxies(env.MCP_REGISTRY_OIDC_TRUST_PROXY)
-  const trustProxy = proxyAddr.compile(trustedProxies)
-  const requestTimeoutMs = parseRequestTimeout(env.MCP_REGISTRY_OIDC_REQUEST_TIMEOUT_SECONDS)
+  // Before Fastify: it takes the log level and the trusted proxies at construction.
+  const config = loadConfig(env)
+  const trustProxy = proxyAddr.compile([...config.trustedProxies])
   const app = Fastify({
-    // The level is set from the validated configuration below.
-    logger: loggerOptions(options.logStream),
+    logger: loggerOptions(config.logLevel, options.logStream),
     genReqId: requestIdFor,
     // The observability plugin writes one line per request, when it is answered.
     logController: new LogController({ disableRequestLogging: true }),
@@ -98,22 +85,18 @@ export async function buildApp(
     },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
     // X-Forwarded-For is believed only from proxies the deployer named.
-    trustProxy: trustedProxies.length > 0 ? trustProxy : false,
+    trustProxy: config.trustedProxies.length > 0 ? trustProxy : false,
     // A client that trickles its headers or body is answered 408 and cut off. Node checks the
     // deadlines every connectionsCheckingInterval (30 s by default), hence a shorter interval.
-    requestTimeout: requestTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
     http: {
-      headersTimeout: requestTimeoutMs,
-      connectionsCheckingInterval: Math.min(1000, requestTimeoutMs),
+      headersTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, config.requestTimeoutMs),
     },
   })
   // Only JSON bodies are accepted anywhere; anything else is a 415, not a string to validate.
   app.removeContentTypeParser('text/plain')
   try {
-    await app.register(fastifyEnv, { schema: envSchema, data: env, env: false, confKey: 'env' })
-    await app.after()
-    const config = parseConfig(app.env)
-    app.log.level = config.logLevel
     for (const warning of config.warnings) app.log.warn(warning)
 
     app.decorate('config', config)

@@ -7,10 +7,11 @@ import type { DestinationStream } from 'pino'
  * redacted, whatever the level.
  */
 export function loggerOptions(
+  level: string,
   stream: DestinationStream | undefined,
 ): NonNullable<FastifyServerOptions['logger']> {
   return {
-    level: 'info',
+    level,
     ...(stream ? { stream } : {}),
     redact: {
       paths: [

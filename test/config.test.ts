@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { buildApp } from '../src/app.js'
-import { describeStartupError } from '../src/config/config.js'
+import { describeStartupError, loadConfig } from '../src/config/config.js'
 import { githubIssuer, policyFileText, weatherRelease } from './helpers/policy.js'
 import { testCookieSecret, testSigningSeedHex } from './helpers/service.js'
 
@@ -99,6 +99,16 @@ t.test('bad configuration names the variable and the fix, never the value', asyn
       /MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS must be a whole number from 30 to 3600/,
     ],
     [
+      'TTL of 3601',
+      { MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS: '3601' },
+      /MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS must be a whole number from 30 to 3600/,
+    ],
+    [
+      'TTL with a fraction',
+      { MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS: '300.5' },
+      /MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS is malformed: expected a whole number from 30 to 3600/,
+    ],
+    [
       'TTL not a number',
       { MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS: 'soon' },
       /MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS is malformed/,
@@ -128,7 +138,32 @@ t.test('bad configuration names the variable and the fix, never the value', asyn
       { MCP_REGISTRY_OIDC_SCOPES: 'email profile' },
       /MCP_REGISTRY_OIDC_SCOPES must include "openid"/,
     ],
-    ['unknown log level', { LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+    [
+      'unknown log level',
+      { LOG_LEVEL: 'loud' },
+      /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent/,
+    ],
+    ['port out of range', { PORT: '70000' }, /PORT must be a whole number from 0 to 65535/],
+    [
+      'metrics on the service port',
+      { PORT: '8080', METRICS_PORT: '8080' },
+      /METRICS_PORT must differ from PORT/,
+    ],
+    [
+      'allow-http not boolean',
+      { MCP_REGISTRY_OIDC_ALLOW_HTTP_ISSUER: 'yes please' },
+      /MCP_REGISTRY_OIDC_ALLOW_HTTP_ISSUER is malformed: expected "true" or "false"/,
+    ],
+    [
+      'blank client id',
+      { MCP_REGISTRY_OIDC_CLIENT_ID: '   ' },
+      /MCP_REGISTRY_OIDC_CLIENT_ID is empty: set it to the OAuth client id/,
+    ],
+    [
+      'provider timeout too short',
+      { MCP_REGISTRY_OIDC_PROVIDER_TIMEOUT_MS: '10' },
+      /MCP_REGISTRY_OIDC_PROVIDER_TIMEOUT_MS must be a whole number from 100 to 60000/,
+    ],
     [
       'trusting every proxy',
       { MCP_REGISTRY_OIDC_TRUST_PROXY: 'true' },
@@ -225,6 +260,21 @@ t.test('the egress proxy: either spelling (lower case wins), http:// when no sch
   const direct = await buildApp(validEnv)
   t.teardown(() => direct.close())
   t.same(direct.config.outboundProxy, { httpsProxy: '', httpProxy: '', noProxy: '' })
+})
+
+t.test('one configuration, validated once, is what the app runs with', async (t) => {
+  const env = { ...validEnv, MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS: '600', LOG_LEVEL: 'warn' }
+  const config = loadConfig(env)
+  t.equal(config.tokenTtlSeconds, 600)
+  t.equal(config.logLevel, 'warn')
+  t.equal(config.issuerIdentifier, 'https://idp.invalid', 'the issuer as configured')
+  t.equal(config.issuer.href, 'https://idp.invalid/')
+  const app = await buildApp(env)
+  t.teardown(() => app.close())
+  t.same(app.config, config)
+  t.equal(app.log.level, 'warn', 'the logger is built at the configured level')
+  t.equal(app.hasDecorator('env'), false, 'no raw environment beside the configuration')
+  t.notOk('PORT' in env, 'defaults are not written back into the environment')
 })
 
 t.test('trusted proxies: addresses, CIDR ranges and proxy-addr names', async (t) => {

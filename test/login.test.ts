@@ -2,9 +2,9 @@ import { createHash, randomBytes } from 'node:crypto'
 import { generateKeyPair, SignJWT } from 'jose'
 import t from 'tap'
 import { decodeFlow, encodeFlow } from '../src/login/flow-cookie.js'
-import { verifyRegistryToken } from '../src/registry/token.js'
 import { flowCookie, loginUntilCallback } from './helpers/login.js'
 import { registryPublicKey } from './helpers/registry-key.js'
+import { verifyRegistryToken } from './helpers/registry-token.js'
 import {
   callbackUrlFor,
   type RunningService,

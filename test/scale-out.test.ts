@@ -4,7 +4,6 @@
 
 import type { JWK } from 'jose'
 import t from 'tap'
-import { verifyRegistryToken } from '../src/registry/token.js'
 import { TestBrowser } from './helpers/browser.js'
 import { callbackPath } from './helpers/login.js'
 import { sampleValue } from './helpers/metrics.js'
@@ -14,6 +13,7 @@ import {
   skipWithoutNginx,
   startNginx,
 } from './helpers/nginx.js'
+import { verifyRegistryToken } from './helpers/registry-token.js'
 import { testEnv } from './helpers/service.js'
 import { type ServiceProcess, spawnService } from './helpers/service-process.js'
 import { freePort } from './helpers/test-provider.js'

@@ -1,12 +1,16 @@
 import { isIP } from 'node:net'
+import validateEnvironment from 'env-schema'
 import { parseRedirectAllowlist, type RedirectAllowlist } from '../login/redirect-target.js'
 import type { OutboundProxy } from '../provider/http.js'
 import { type ClaimRequirement, parseClaimRequirements } from '../registry/policy.js'
 import { issuersWithoutRules, loadPolicyFile, PolicyFileError } from '../registry/policy-file.js'
 import { environmentPolicy, type Policy } from '../registry/rules.js'
 
-/** The environment as @fastify/env hands it over, after the JSON schema below was applied. */
-export interface RawEnv {
+/** The process environment, or a test's stand-in for it. */
+export type Environment = Readonly<Record<string, string | undefined>>
+
+/** The environment after {@link envSchema} was applied: defaults filled in, numbers and booleans read. */
+interface ValidatedEnv {
   MCP_REGISTRY_OIDC_ISSUER: string
   MCP_REGISTRY_OIDC_CLIENT_ID: string
   MCP_REGISTRY_OIDC_CLIENT_SECRET?: string
@@ -32,10 +36,10 @@ export interface RawEnv {
   MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS: number
   MCP_REGISTRY_OIDC_TRUST_PROXY?: string
   MCP_REGISTRY_OIDC_PROVIDER_REFRESH_SECONDS: number
-  MCP_REGISTRY_OIDC_REQUEST_TIMEOUT_SECONDS?: string
+  MCP_REGISTRY_OIDC_REQUEST_TIMEOUT_SECONDS: number
   PORT: number
   HOST: string
-  LOG_LEVEL: string
+  LOG_LEVEL: LogLevel
   METRICS_PORT: number
   HTTPS_PROXY?: string
   https_proxy?: string
@@ -45,16 +49,20 @@ export interface RawEnv {
   no_proxy?: string
 }
 
-const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+type LogLevel = (typeof logLevels)[number]
+
+const wholeNumber = (minimum: number, maximum: number, defaultValue: number) =>
+  ({ type: 'integer', minimum, maximum, default: defaultValue }) as const
 
 /**
- * Types, defaults and required-ness only. Everything that needs more than a
- * JSON schema to judge (URLs, the key, the claims JSON) is checked in
- * {@link parseConfig}, so every message can name the variable and the fix.
- * Every variable arrives as a string (see {@link RawEnv} for what each one
- * becomes), so only those read as another type declare one: each
- * `type: 'string'` would add Ajv code compiled at every start-up (a third of
- * this schema's compilation).
+ * Everything a JSON schema can judge: presence, defaults, booleans, whole
+ * numbers and their ranges, the log level, the key's format. The rest (URLs,
+ * lists, the claims JSON) is judged in {@link buildConfig}. Every message
+ * names the variable and the fix ({@link configErrorFromSchema}). Variables
+ * read as strings declare no type unless a `pattern` needs one (Ajv's strict
+ * mode): they arrive as strings, and each `type: 'string'` adds Ajv code
+ * compiled at every start-up.
  */
 export const envSchema = {
   type: 'object',
@@ -67,11 +75,12 @@ export const envSchema = {
   ],
   properties: {
     MCP_REGISTRY_OIDC_ISSUER: {},
-    MCP_REGISTRY_OIDC_CLIENT_ID: {},
+    // Not blank.
+    MCP_REGISTRY_OIDC_CLIENT_ID: { type: 'string', pattern: '\\S' },
     MCP_REGISTRY_OIDC_CLIENT_SECRET: {},
     MCP_REGISTRY_OIDC_PUBLIC_URL: {},
     MCP_REGISTRY_OIDC_COOKIE_SECRET: {},
-    MCP_REGISTRY_JWT_PRIVATE_KEY: {},
+    MCP_REGISTRY_JWT_PRIVATE_KEY: { type: 'string', pattern: '^[0-9a-fA-F]{64}$' },
     MCP_REGISTRY_OIDC_ENABLED: { type: 'boolean', default: true },
     MCP_REGISTRY_OIDC_AUDIENCE: {},
     MCP_REGISTRY_OIDC_SCOPES: { default: 'openid email profile' },
@@ -83,19 +92,22 @@ export const envSchema = {
     MCP_REGISTRY_BLOCKED_NAMESPACES: {},
     MCP_REGISTRY_OIDC_POLICY_FILE: {},
     MCP_REGISTRY_OIDC_REDIRECT_ALLOWLIST: {},
-    MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS: { type: 'integer', default: 300 },
+    MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS: wholeNumber(30, 3600, 300),
     MCP_REGISTRY_OIDC_ALLOW_HTTP_ISSUER: { type: 'boolean', default: false },
-    MCP_REGISTRY_OIDC_PROVIDER_TIMEOUT_MS: { type: 'integer', default: 5000 },
-    MCP_REGISTRY_OIDC_JWKS_REFETCH_COOLDOWN_MS: { type: 'integer', default: 30_000 },
-    MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: { type: 'integer', default: 120 },
-    MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS: { type: 'integer', default: 60 },
+    MCP_REGISTRY_OIDC_PROVIDER_TIMEOUT_MS: wholeNumber(100, 60_000, 5000),
+    MCP_REGISTRY_OIDC_JWKS_REFETCH_COOLDOWN_MS: wholeNumber(0, 3_600_000, 30_000),
+    // 0 turns the limit off.
+    MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: wholeNumber(0, 1_000_000, 120),
+    MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS: wholeNumber(1, 86_400, 60),
     MCP_REGISTRY_OIDC_TRUST_PROXY: {},
-    MCP_REGISTRY_OIDC_PROVIDER_REFRESH_SECONDS: { type: 'integer', default: 600 },
-    MCP_REGISTRY_OIDC_REQUEST_TIMEOUT_SECONDS: {},
-    PORT: { type: 'integer', default: 8080 },
+    MCP_REGISTRY_OIDC_PROVIDER_REFRESH_SECONDS: wholeNumber(1, 86_400, 600),
+    // Headers and body must have arrived within this many seconds, else 408 (slow clients).
+    MCP_REGISTRY_OIDC_REQUEST_TIMEOUT_SECONDS: wholeNumber(1, 300, 10),
+    PORT: wholeNumber(0, 65_535, 8080),
     HOST: { default: '0.0.0.0' },
-    LOG_LEVEL: { default: 'info' },
-    METRICS_PORT: { type: 'integer', default: 9464 },
+    LOG_LEVEL: { enum: logLevels, default: 'info' },
+    // 0 turns the metrics listener off.
+    METRICS_PORT: wholeNumber(0, 65_535, 9464),
     HTTPS_PROXY: {},
     https_proxy: {},
     HTTP_PROXY: {},
@@ -107,6 +119,11 @@ export const envSchema = {
 
 export interface Config {
   readonly issuer: URL
+  /**
+   * The issuer exactly as configured: the identifier ID tokens carry in `iss`, as operators
+   * recognise it in the logs (URL parsing would add a trailing slash to a bare origin).
+   */
+  readonly issuerIdentifier: string
   readonly clientId: string
   readonly clientSecret: string | undefined
   /** External base URL without a trailing slash. */
@@ -140,7 +157,7 @@ export interface Config {
   readonly requestTimeoutMs: number
   readonly port: number
   readonly host: string
-  readonly logLevel: string
+  readonly logLevel: LogLevel
   /** Where Prometheus metrics are served (on `host`); undefined: not served. */
   readonly metricsPort: number | undefined
   /** The egress proxy requests to the provider go through (HTTPS_PROXY, HTTP_PROXY, NO_PROXY). */
@@ -171,23 +188,58 @@ const fixes: Record<string, string> = {
     "set it to the registry's signing key (64 hex characters); generate one with `openssl rand -hex 32`",
 }
 
-/** Turns an error thrown by @fastify/env (ajv) into a {@link ConfigError}. */
+/** What a value that does not match the variable's `pattern` in {@link envSchema} should be. */
+const patternProblems: Record<string, string> = {
+  MCP_REGISTRY_OIDC_CLIENT_ID: `is empty: ${fixes.MCP_REGISTRY_OIDC_CLIENT_ID}`,
+  MCP_REGISTRY_JWT_PRIVATE_KEY:
+    'must be exactly 64 hex characters (a 32-byte Ed25519 seed): generate one with `openssl rand -hex 32`',
+}
+
+/** One property of {@link envSchema}. */
+interface VariableSchema {
+  type?: string
+  minimum?: number
+  maximum?: number
+  pattern?: string
+  enum?: readonly string[]
+  default?: unknown
+}
+
+interface SchemaError {
+  keyword: string
+  instancePath: string
+  params: Record<string, unknown>
+}
+
+/** Turns the first error of a failed {@link envSchema} validation (Ajv's) into a {@link ConfigError}. */
 function configErrorFromSchema(error: unknown): ConfigError | undefined {
   const errors = (error as { errors?: unknown })?.errors
   if (!Array.isArray(errors) || errors.length === 0) return undefined
-  const first = errors[0] as {
-    keyword: string
-    instancePath: string
-    params: Record<string, unknown>
-  }
-  if (first.keyword === 'required') {
-    const variable = String(first.params.missingProperty)
+  const { keyword, instancePath, params } = errors[0] as SchemaError
+  if (keyword === 'required') {
+    const variable = String(params.missingProperty)
     return new ConfigError(variable, `is required: ${fixes[variable] ?? 'set it'}`)
   }
-  const variable = first.instancePath.replace(/^\//, '')
-  const expected = first.keyword === 'type' ? String(first.params.type) : first.keyword
-  const hint = expected === 'boolean' ? '"true" or "false"' : `a value of type ${expected}`
-  return new ConfigError(variable, `is malformed: expected ${hint}`)
+  const variable = instancePath.replace(/^\//, '')
+  const properties: Record<string, VariableSchema> = envSchema.properties
+  const property = properties[variable] ?? {}
+  const range = `a whole number from ${property.minimum} to ${property.maximum}`
+  switch (keyword) {
+    case 'minimum':
+    case 'maximum':
+      return new ConfigError(variable, `must be ${range}`)
+    case 'enum':
+      return new ConfigError(variable, `must be one of ${property.enum?.join(', ')}`)
+    case 'pattern':
+      return new ConfigError(variable, patternProblems[variable] ?? 'is malformed')
+    case 'type':
+      return new ConfigError(
+        variable,
+        `is malformed: expected ${property.type === 'boolean' ? '"true" or "false"' : range}`,
+      )
+    default:
+      return new ConfigError(variable, 'is malformed')
+  }
 }
 
 function list(value: string | undefined, separator: string | RegExp = ','): string[] {
@@ -247,23 +299,6 @@ function parseCookieSecrets(value: string): string[] {
   return secrets
 }
 
-function parseSigningSeed(value: string): string {
-  if (!/^[0-9a-fA-F]{64}$/.test(value)) {
-    throw new ConfigError(
-      'MCP_REGISTRY_JWT_PRIVATE_KEY',
-      `must be exactly 64 hex characters (a 32-byte Ed25519 seed): generate one with \`openssl rand -hex 32\``,
-    )
-  }
-  return value.toLowerCase()
-}
-
-function integerInRange(variable: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(variable, `must be a whole number from ${min} to ${max}`)
-  }
-  return value
-}
-
 const proxyRangeNames = new Set(['loopback', 'linklocal', 'uniquelocal'])
 
 /**
@@ -272,7 +307,7 @@ const proxyRangeNames = new Set(['loopback', 'linklocal', 'uniquelocal'])
  * explicit addresses: trusting every peer would let any client pick its own
  * address, and Fastify ignores bare hop counts for the same reason.
  */
-export function parseTrustedProxies(value: string | undefined): string[] {
+function parseTrustedProxies(value: string | undefined): string[] {
   const entries = list(value)
   for (const [index, entry] of entries.entries()) {
     if (proxyRangeNames.has(entry)) continue
@@ -293,24 +328,8 @@ export function parseTrustedProxies(value: string | undefined): string[] {
   return entries
 }
 
-/** Default of {@link parseRequestTimeout}: login requests are a few KiB at most. */
-const defaultRequestTimeoutSeconds = 10
-
-/**
- * MCP_REGISTRY_OIDC_REQUEST_TIMEOUT_SECONDS, in milliseconds: how long a client
- * may take to send headers and body before it gets 408 and a closed
- * connection, so slow clients cannot hold connections open. Read before the
- * rest of the configuration: the HTTP server takes it at construction.
- */
-export function parseRequestTimeout(value: string | undefined): number {
-  if (value === undefined || value.trim() === '') return defaultRequestTimeoutSeconds * 1000
-  const seconds = Number(value.trim())
-  return integerInRange('MCP_REGISTRY_OIDC_REQUEST_TIMEOUT_SECONDS', seconds, 1, 300) * 1000
-}
-
-/** 0 turns the metrics listener off; it must never share the port the proxy routes to. */
-function parseMetricsPort(value: number, port: number): number | undefined {
-  const metricsPort = integerInRange('METRICS_PORT', value, 0, 65535)
+/** The metrics listener must never share the port the proxy routes to. */
+function parseMetricsPort(metricsPort: number, port: number): number | undefined {
   if (metricsPort === 0) return undefined
   if (metricsPort === port) {
     throw new ConfigError('METRICS_PORT', 'must differ from PORT (or be 0 to turn metrics off)')
@@ -318,7 +337,11 @@ function parseMetricsPort(value: number, port: number): number | undefined {
   return metricsPort
 }
 
-function permissionsVariable(raw: RawEnv, name: 'PUBLISH' | 'EDIT', warnings: string[]): string[] {
+function permissionsVariable(
+  raw: ValidatedEnv,
+  name: 'PUBLISH' | 'EDIT',
+  warnings: string[],
+): string[] {
   const current = `MCP_REGISTRY_OIDC_${name}_PERMISSIONS` as const
   const alias = `MCP_REGISTRY_OIDC_${name}_PERISSIONS` as const
   if (raw[alias] !== undefined) {
@@ -332,7 +355,7 @@ function permissionsVariable(raw: RawEnv, name: 'PUBLISH' | 'EDIT', warnings: st
  * value without a scheme is an http:// proxy, as curl reads it; credentials
  * in it are allowed (and never printed).
  */
-function proxyVariable(raw: RawEnv, name: 'HTTPS_PROXY' | 'HTTP_PROXY'): string {
+function proxyVariable(raw: ValidatedEnv, name: 'HTTPS_PROXY' | 'HTTP_PROXY'): string {
   const lower = name.toLowerCase() as 'https_proxy' | 'http_proxy'
   const variable = raw[lower] ? lower : name
   const value = raw[variable]?.trim()
@@ -353,7 +376,7 @@ function proxyVariable(raw: RawEnv, name: 'HTTPS_PROXY' | 'HTTP_PROXY'): string 
   return url.href
 }
 
-function parseOutboundProxy(raw: RawEnv): OutboundProxy {
+function parseOutboundProxy(raw: ValidatedEnv): OutboundProxy {
   return {
     httpsProxy: proxyVariable(raw, 'HTTPS_PROXY'),
     httpProxy: proxyVariable(raw, 'HTTP_PROXY'),
@@ -374,7 +397,7 @@ const policyFileReplaces = [
  * The policy: from MCP_REGISTRY_OIDC_POLICY_FILE when it is set, else from
  * EXTRA_CLAIMS and the permission variables (a blank variable counts as unset).
  */
-function parsePolicy(raw: RawEnv, warnings: string[]): Policy {
+function parsePolicy(raw: ValidatedEnv, warnings: string[]): Policy {
   const file = raw.MCP_REGISTRY_OIDC_POLICY_FILE?.trim()
   if (file) {
     const conflicting = policyFileReplaces.find((variable) => raw[variable]?.trim())
@@ -419,17 +442,12 @@ function parsePolicy(raw: RawEnv, warnings: string[]): Policy {
   )
 }
 
-/** Turns the schema-checked environment into the typed configuration, or throws a {@link ConfigError}. */
-export function parseConfig(raw: RawEnv): Config {
+/** Builds the typed configuration from the schema-checked environment: what a schema cannot judge. */
+function buildConfig(raw: ValidatedEnv): Config {
   const warnings: string[] = []
   const allowHttpIssuer = raw.MCP_REGISTRY_OIDC_ALLOW_HTTP_ISSUER
   const issuer = parseIssuer(raw.MCP_REGISTRY_OIDC_ISSUER, allowHttpIssuer)
   const clientId = raw.MCP_REGISTRY_OIDC_CLIENT_ID.trim()
-  if (!clientId)
-    throw new ConfigError(
-      'MCP_REGISTRY_OIDC_CLIENT_ID',
-      `is empty: ${fixes.MCP_REGISTRY_OIDC_CLIENT_ID}`,
-    )
   const publicUrl = parsePublicUrl(raw.MCP_REGISTRY_OIDC_PUBLIC_URL)
 
   const policy = parsePolicy(raw, warnings)
@@ -444,84 +462,72 @@ export function parseConfig(raw: RawEnv): Config {
     )
   }
 
-  const logLevel = raw.LOG_LEVEL.toLowerCase()
-  if (!logLevels.includes(logLevel)) {
-    throw new ConfigError('LOG_LEVEL', `must be one of ${logLevels.join(', ')}`)
-  }
   const scopes = list(raw.MCP_REGISTRY_OIDC_SCOPES, /\s+/)
   if (!scopes.includes('openid')) {
     throw new ConfigError('MCP_REGISTRY_OIDC_SCOPES', 'must include "openid"')
   }
   const audiences = list(raw.MCP_REGISTRY_OIDC_AUDIENCE)
-  const port = integerInRange('PORT', raw.PORT, 0, 65535)
 
   return {
     issuer,
+    issuerIdentifier: raw.MCP_REGISTRY_OIDC_ISSUER,
     clientId,
     clientSecret: raw.MCP_REGISTRY_OIDC_CLIENT_SECRET || undefined,
     publicUrl,
     callbackUrl: `${publicUrl}/v0/auth/oidc/callback`,
     secureCookies: publicUrl.startsWith('https:'),
     cookieSecrets: parseCookieSecrets(raw.MCP_REGISTRY_OIDC_COOKIE_SECRET),
-    signingSeedHex: parseSigningSeed(raw.MCP_REGISTRY_JWT_PRIVATE_KEY),
+    signingSeedHex: raw.MCP_REGISTRY_JWT_PRIVATE_KEY.toLowerCase(),
     enabled: raw.MCP_REGISTRY_OIDC_ENABLED,
     audiences: audiences.length > 0 ? audiences : [clientId],
     scopes: scopes.join(' '),
     policy,
     blockedNamespaces: list(raw.MCP_REGISTRY_BLOCKED_NAMESPACES),
     redirectAllowlist,
-    tokenTtlSeconds: integerInRange(
-      'MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS',
-      raw.MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS,
-      30,
-      3600,
-    ),
+    tokenTtlSeconds: raw.MCP_REGISTRY_OIDC_TOKEN_TTL_SECONDS,
     allowHttpIssuer,
-    providerTimeoutMs: integerInRange(
-      'MCP_REGISTRY_OIDC_PROVIDER_TIMEOUT_MS',
-      raw.MCP_REGISTRY_OIDC_PROVIDER_TIMEOUT_MS,
-      100,
-      60_000,
-    ),
-    jwksRefetchCooldownMs: integerInRange(
-      'MCP_REGISTRY_OIDC_JWKS_REFETCH_COOLDOWN_MS',
-      raw.MCP_REGISTRY_OIDC_JWKS_REFETCH_COOLDOWN_MS,
-      0,
-      3_600_000,
-    ),
-    rateLimitMax: integerInRange(
-      'MCP_REGISTRY_OIDC_RATE_LIMIT_MAX',
-      raw.MCP_REGISTRY_OIDC_RATE_LIMIT_MAX,
-      0,
-      1_000_000,
-    ),
-    rateLimitWindowSeconds: integerInRange(
-      'MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS',
-      raw.MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS,
-      1,
-      86_400,
-    ),
+    providerTimeoutMs: raw.MCP_REGISTRY_OIDC_PROVIDER_TIMEOUT_MS,
+    jwksRefetchCooldownMs: raw.MCP_REGISTRY_OIDC_JWKS_REFETCH_COOLDOWN_MS,
+    rateLimitMax: raw.MCP_REGISTRY_OIDC_RATE_LIMIT_MAX,
+    rateLimitWindowSeconds: raw.MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS,
     trustedProxies: parseTrustedProxies(raw.MCP_REGISTRY_OIDC_TRUST_PROXY),
-    providerRefreshMs:
-      integerInRange(
-        'MCP_REGISTRY_OIDC_PROVIDER_REFRESH_SECONDS',
-        raw.MCP_REGISTRY_OIDC_PROVIDER_REFRESH_SECONDS,
-        1,
-        86_400,
-      ) * 1000,
-    requestTimeoutMs: parseRequestTimeout(raw.MCP_REGISTRY_OIDC_REQUEST_TIMEOUT_SECONDS),
-    port,
+    providerRefreshMs: raw.MCP_REGISTRY_OIDC_PROVIDER_REFRESH_SECONDS * 1000,
+    requestTimeoutMs: raw.MCP_REGISTRY_OIDC_REQUEST_TIMEOUT_SECONDS * 1000,
+    port: raw.PORT,
     host: raw.HOST,
-    logLevel,
-    metricsPort: parseMetricsPort(raw.METRICS_PORT, port),
+    logLevel: raw.LOG_LEVEL,
+    metricsPort: parseMetricsPort(raw.METRICS_PORT, raw.PORT),
     outboundProxy: parseOutboundProxy(raw),
     warnings,
   }
 }
 
+/**
+ * The one configuration path: validates the environment once, against
+ * {@link envSchema} and then what a schema cannot judge, and builds the typed
+ * configuration. Throws a {@link ConfigError} that names the variable and the
+ * fix, never the value.
+ */
+export function loadConfig(env: Environment): Config {
+  let validated: ValidatedEnv
+  try {
+    // @fastify/env is this same function (env-schema) wrapped as a Fastify plugin; called
+    // directly, the configuration exists before Fastify is built, which needs the trusted
+    // proxies and the log level at construction.
+    validated = validateEnvironment<ValidatedEnv>({
+      schema: envSchema,
+      data: { ...env },
+      env: false,
+    })
+  } catch (error) {
+    throw configErrorFromSchema(error) ?? error
+  }
+  return buildConfig(validated)
+}
+
 /** The one line the process prints before exiting 1: the variable and the fix, never a value. */
 export function describeStartupError(error: unknown): string {
-  const configError = error instanceof ConfigError ? error : configErrorFromSchema(error)
-  if (configError) return `mcp-registry-oidc: configuration error: ${configError.message}`
+  if (error instanceof ConfigError)
+    return `mcp-registry-oidc: configuration error: ${error.message}`
   return `mcp-registry-oidc: failed to start: ${(error as Error)?.message ?? String(error)}`
 }

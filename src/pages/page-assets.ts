@@ -15,16 +15,11 @@ export interface PageAssets {
 }
 
 /**
- * Where page.css and page.js are. As an ES module (under the tests' loader, or compiled to
- * dist/pages/ as the CLI runs it) this file sits next to its assets/ folder. Bundled into
- * dist/service.cjs, CommonJS, its import.meta is empty and __dirname is dist/: the build copies
- * them to dist/pages/assets/.
+ * Where page.css and page.js are: next to this module, in src/pages/assets/ under the tests'
+ * loader, in dist/pages/assets/ (copied there by the build) when compiled.
  */
 function defaultAssetDirectory(): string {
-  const moduleUrl: string | undefined = import.meta.url
-  return moduleUrl === undefined
-    ? join(__dirname, 'pages', 'assets')
-    : fileURLToPath(new URL('assets/', moduleUrl))
+  return fileURLToPath(new URL('assets/', import.meta.url))
 }
 
 /** Reads the assets once; a missing file is a broken build and fails the start. */

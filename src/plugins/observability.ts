@@ -49,7 +49,7 @@ function level(reply: FastifyReply, step: AuthStep | undefined): 'error' | 'info
 async function observability(app: FastifyInstance) {
   const { metrics } = app
   // As configured: the issuer URL an operator recognises.
-  const provider = app.env.MCP_REGISTRY_OIDC_ISSUER
+  const provider = app.config.issuerIdentifier
 
   app.decorateRequest('subject', null)
   app.decorateRequest('refusal', null)

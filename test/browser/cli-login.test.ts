@@ -9,18 +9,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { verifyRegistryToken } from '../../src/registry/token.js'
 import { chromiumMissing, launchChromium, screenshot, watchedPage } from '../helpers/chromium.js'
 import { startDevStack } from '../helpers/dev-stack.js'
 import { registryPublicKey } from '../helpers/registry-key.js'
+import { verifyRegistryToken } from '../helpers/registry-token.js'
+import { whenToolPresent } from '../helpers/required-tool.js'
 import { testSigningSeedHex } from '../helpers/service.js'
 
-const missing = chromiumMissing()
-if (missing !== undefined) {
-  t.plan(0, `browser tests skipped: ${missing}`)
-} else {
-  await run()
-}
+await whenToolPresent(t, chromiumMissing(), run)
 
 async function run(): Promise<void> {
   const { service } = await startDevStack(t)

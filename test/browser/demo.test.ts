@@ -7,7 +7,6 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { createRemoteJWKSet } from 'jose'
 import t from 'tap'
-import { verifyRegistryToken } from '../../src/registry/token.js'
 import {
   chromiumMissing,
   launchChromium,
@@ -15,14 +14,11 @@ import {
   type TestChromium,
   watchedPage,
 } from '../helpers/chromium.js'
+import { verifyRegistryToken } from '../helpers/registry-token.js'
+import { whenToolPresent } from '../helpers/required-tool.js'
 import { freePort } from '../helpers/test-provider.js'
 
-const missing = chromiumMissing()
-if (missing !== undefined) {
-  t.plan(0, `browser tests skipped: ${missing}`)
-} else {
-  await run()
-}
+await whenToolPresent(t, chromiumMissing(), run)
 
 /** Starts the demo and resolves once it printed its banner; rejects if it exits first. */
 async function startDemo(

@@ -46,7 +46,7 @@ t.test(
   async (t) => {
     const text = await read('Dockerfile')
     const nodeVersion = Number(/^ARG NODE_VERSION=(\d+)$/m.exec(text)?.[1])
-    t.ok(nodeVersion >= 22 && nodeVersion % 2 === 0, `Node ${nodeVersion} is an LTS line`)
+    t.equal(nodeVersion, 26, 'Node 26, the active LTS line')
     const all = await stages('Dockerfile')
     t.same(
       all.map((stage) => stage.name),
@@ -84,9 +84,13 @@ t.test(
     t.ok(runtimeLines.includes('USER node'), 'runs as the unprivileged node user')
     t.ok(runtimeLines.includes('EXPOSE 8080'))
     t.ok(
-      runtimeLines.includes('CMD ["node", "dist/server.js"]'),
+      runtimeLines.includes('CMD ["node", "dist/main.js"]'),
       'node is PID 1 and gets the signals',
     )
+    const { scripts } = JSON.parse(await read('package.json')) as {
+      scripts: Record<string, string>
+    }
+    t.equal(scripts.start, 'node dist/main.js', 'the image runs what `npm start` runs')
     t.ok(runtimeLines.includes('ENV NODE_ENV=production'))
     t.notOk(
       runtimeLines.some((entry) => /curl|wget/.test(entry)),

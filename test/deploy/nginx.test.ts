@@ -3,10 +3,11 @@ import { readFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage } from 'node:http'
 import type { JWK } from 'jose'
 import t from 'tap'
-import { verifyRegistryToken } from '../../src/registry/token.js'
 import { loginUntilCallback } from '../helpers/login.js'
-import { skipWithoutNginx, startNginx } from '../helpers/nginx.js'
+import { nginxMissing, startNginx } from '../helpers/nginx.js'
 import { registryPublicKey } from '../helpers/registry-key.js'
+import { verifyRegistryToken } from '../helpers/registry-token.js'
+import { whenToolPresent } from '../helpers/required-tool.js'
 import { startService, testSigningSeedHex } from '../helpers/service.js'
 import { freePort, startTestProvider } from '../helpers/test-provider.js'
 
@@ -21,12 +22,7 @@ function renderTemplate(template: string, variables: Record<string, string>): st
   })
 }
 
-const skip = skipWithoutNginx()
-if (skip) {
-  t.plan(0, `nginx tests skipped: ${skip}; .ci/run installs it`)
-} else {
-  await run()
-}
+await whenToolPresent(t, nginxMissing(), run)
 
 interface SeenRequest {
   method: string

@@ -47,6 +47,8 @@ document.addEventListener('securitypolicyviolation', (event) => {
 
 /** A fresh browser with its own profile directory, which `close` removes. */
 export async function launchChromium(): Promise<TestChromium> {
+  const missing = chromiumMissing()
+  if (missing !== undefined) throw new Error(missing)
   const profile = await mkdtemp(join(tmpdir(), 'mcp-oidc-chromium-'))
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,

@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import type { Test } from 'tap'
 import { callbackPath } from './login.js'
+import { skipWhenMissing } from './required-tool.js'
 import { freePort, startTestProvider, type TestProvider } from './test-provider.js'
 import { acceptsConnections, waitFor } from './wait.js'
 
-/** Debian's nginx binary, or undefined when it is not installed (tests then skip). */
+/** Debian's nginx binary, or undefined when it is not installed. */
 export function nginxBinary(): string | undefined {
   const candidates = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin']
   for (const directory of candidates) {
@@ -23,9 +24,19 @@ export function nginxBinary(): string | undefined {
   return undefined
 }
 
-/** For `t.test(name, { skip: skipWithoutNginx() }, …)`: the reason to skip, or false. */
+/** Why nginx tests cannot run on this machine, or undefined when they can. */
+export function nginxMissing(): string | undefined {
+  return nginxBinary()
+    ? undefined
+    : 'nginx is not installed: apt-get install nginx-light (.ci/run does)'
+}
+
+/**
+ * For `t.test(name, { skip: skipWithoutNginx() }, …)`: the reason to skip without nginx, or false;
+ * always false under CI=true, where such a test fails in {@link startNginx} instead.
+ */
 export function skipWithoutNginx(): string | false {
-  return nginxBinary() ? false : 'nginx is not installed (apt-get install nginx-light)'
+  return skipWhenMissing(nginxMissing())
 }
 
 export interface RunningNginx {
@@ -42,7 +53,7 @@ export interface RunningNginx {
  */
 export async function startNginx(port: number, http: string): Promise<RunningNginx> {
   const binary = nginxBinary()
-  if (!binary) throw new Error('nginx is not installed')
+  if (!binary) throw new Error(nginxMissing())
   const prefix = await mkdtemp(join(tmpdir(), 'mcp-oidc-nginx-'))
   // Workers run as nobody when the tests run as root.
   await chmod(prefix, 0o755)

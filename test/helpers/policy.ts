@@ -1,5 +1,5 @@
-import { verifyRegistryToken } from '../../src/registry/token.js'
 import { registryPublicKey } from './registry-key.js'
+import { verifyRegistryToken } from './registry-token.js'
 import { testSigningSeedHex } from './service.js'
 
 const registryKey = registryPublicKey(testSigningSeedHex)

@@ -123,7 +123,7 @@ export async function listenOnLoopback(server: NetServer): Promise<number> {
   return address.port
 }
 
-export { freePort } from '../../src/free-port.js'
+export { freePort } from './free-port.js'
 
 export async function startTestProvider(options: StartTestProviderOptions): Promise<TestProvider> {
   if (options.redirectUris.length === 0) throw new Error('startTestProvider: redirectUris is empty')

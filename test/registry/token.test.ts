@@ -2,8 +2,9 @@ import { createHash, createHmac, createPublicKey, verify } from 'node:crypto'
 import { CompactSign } from 'jose'
 import t from 'tap'
 import type { Permission } from '../../src/registry/policy.js'
-import { createRegistryTokenSigner, verifyRegistryToken } from '../../src/registry/token.js'
+import { createRegistryTokenSigner } from '../../src/registry/token.js'
 import { privateKeyFromSeed } from '../helpers/registry-key.js'
+import { verifyRegistryToken } from '../helpers/registry-token.js'
 
 // RFC 8032 section 7.1, TEST 1.
 const SEED = '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60'
