@@ -14,7 +14,12 @@ rounds=${3:-3}
 before=$(mktemp -d)
 trap 'rm -rf "$before"' EXIT
 git archive "$ref" | tar -x -C "$before"
-ln -s "$PWD/node_modules" "$before/node_modules"
+# The ref's own dependencies when they differ from the working tree's.
+if cmp -s package-lock.json "$before/package-lock.json"; then
+  ln -s "$PWD/node_modules" "$before/node_modules"
+else
+  (cd "$before" && npm ci --no-audit --no-fund --silent)
+fi
 # A ref from before the build became plain tsc (its bundle step needs esbuild, gone since) is
 # compiled with tsc alone: dist/main.js is the service either way.
 (cd "$before" && { npm run build --silent 2>/dev/null || npx tsc -p tsconfig.build.json; })

@@ -9,8 +9,9 @@
 // issuers, templates, claim requirements) is checked here after it.
 
 import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { Ajv, type ErrorObject } from 'ajv'
-import { parse, YAMLParseError } from 'yaml'
+import type * as Yaml from 'yaml'
 import { type ClaimRequirement, claimRequirementProblem } from './policy.js'
 import {
   type GrantPattern,
@@ -251,7 +252,13 @@ function checkRules(raw: readonly RawRule[], issuers: readonly TrustedIssuer[]):
   })
 }
 
+// `yaml` is some 70 modules, a seventh of all that start-up would load otherwise, and only a
+// policy file needs it: it is loaded when one is read. require keeps that synchronous, so the
+// configuration stays one plain function; under Node the package is CommonJS either way.
+const requireFromHere = createRequire(import.meta.url)
+
 function parseText(text: string): unknown {
+  const { parse, YAMLParseError } = requireFromHere('yaml') as typeof Yaml
   try {
     return parse(text, { uniqueKeys: true, prettyErrors: true })
   } catch (error) {
