@@ -9,7 +9,7 @@ import fp from 'fastify-plugin'
  */
 async function forwardedForWarning(app: FastifyInstance) {
   let warned = false
-  app.addHook('onRequest', (request, _reply, done) => {
+  app.addHook('onRequest', async (request) => {
     if (!warned && request.headers['x-forwarded-for'] !== undefined) {
       const peer = request.socket.remoteAddress
       if (peer !== undefined && !app.isTrustedProxy(peer)) {
@@ -20,7 +20,6 @@ async function forwardedForWarning(app: FastifyInstance) {
         )
       }
     }
-    done()
   })
 }
 
