@@ -24,7 +24,7 @@ fi
 # compiled with tsc alone: dist/main.js is the service either way.
 (cd "$before" && { npm run build --silent 2>/dev/null || npx tsc -p tsconfig.build.json; })
 npm run build --silent
-npx tsc -p tsconfig.bench.json
+npm run --silent build:bench
 results=$(mktemp)
 for round in $(seq "$rounds"); do
   for side in before after; do
