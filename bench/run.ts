@@ -373,8 +373,13 @@ async function callbackScenario(
   delivered: readonly string[],
 ): Promise<Scenario> {
   await checkCallback(base(port), logins[0] as PendingLogin, (response) => {
-    const parameters = new URL(response.headers.get('location') ?? 'x:').searchParams
-    return response.status === 302 && delivered.some((name) => parameters.has(name))
+    // In the query for a loopback target, in the fragment for a web one.
+    const location = new URL(response.headers.get('location') ?? 'x:')
+    const parameters = [location.searchParams, new URLSearchParams(location.hash.slice(1))]
+    return (
+      response.status === 302 &&
+      delivered.some((name) => parameters.some((found) => found.has(name)))
+    )
   })
   return httpScenario(id, service, {
     url: base(port),
