@@ -508,11 +508,12 @@ function buildConfig(raw: ValidatedEnv): Config {
  * fix, never the value.
  */
 export function loadConfig(env: Environment): Config {
-  // Ajv itself, as env-schema (the function @fastify/env wraps) uses it and with its options, but
-  // without checking the schema against the JSON Schema meta-schema: the schema is this module's
-  // constant, and Ajv's strict mode still refuses unknown keywords as it compiles it.
-  // env-schema compiles that meta-schema as soon as it is imported (twice over with ours), which
-  // was about a sixth of the CPU time from spawn to the first /healthz answer (docs/performance.md).
+  // Validated before Fastify is built (it takes the trusted proxies and the log level at
+  // construction), so not through the @fastify/env plugin, and with Ajv itself rather than
+  // env-schema, the function that plugin wraps: same options, but no check of the schema against
+  // the JSON Schema meta-schema. The schema is this module's constant, and Ajv's strict mode still
+  // refuses an unknown keyword as it compiles it. env-schema compiles that meta-schema as soon as
+  // it is imported: about 60 ms of main-thread CPU at every start (docs/performance.md, start-up).
   const validate = new Ajv({
     allErrors: true,
     coerceTypes: true,
