@@ -1,0 +1,117 @@
+// A real redis-server (Debian's package) for the shared-store tests: on a free loopback port,
+// without persistence, in a temp directory of its own. It can be stopped and started again on the
+// same port, as an outage and its end.
+
+import { type ChildProcess, spawn } from 'node:child_process'
+import { accessSync, constants } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { delimiter, join } from 'node:path'
+import { freePort } from './free-port.js'
+import { skipWhenMissing } from './required-tool.js'
+import { acceptsConnections, waitFor } from './wait.js'
+
+/** Debian's redis-server binary, or undefined when it is not installed. */
+export function redisServerBinary(): string | undefined {
+  for (const directory of [...(process.env.PATH ?? '').split(delimiter), '/usr/bin']) {
+    const path = join(directory, 'redis-server')
+    try {
+      accessSync(path, constants.X_OK)
+      return path
+    } catch {
+      // try the next one
+    }
+  }
+  return undefined
+}
+
+/** Why the shared-store tests cannot run on this machine, or undefined when they can. */
+export function redisServerMissing(): string | undefined {
+  return redisServerBinary()
+    ? undefined
+    : 'redis-server is not installed: apt-get install redis-server (.ci/run does)'
+}
+
+/** For `t.test(name, { skip: skipWithoutRedis() }, …)`; always false under CI=true. */
+export function skipWithoutRedis(): string | false {
+  return skipWhenMissing(redisServerMissing())
+}
+
+export interface RunningRedis {
+  readonly port: number
+  /** `redis://127.0.0.1:<port>`, for MCP_REGISTRY_OIDC_REDIS_URL. */
+  readonly url: string
+  /** Kills the server (SIGKILL: no goodbye to the clients, as a crash or a network cut). */
+  stop(): Promise<void>
+  /** Starts it again on the same port, empty. */
+  start(): Promise<void>
+  close(): Promise<void>
+}
+
+/** Starts redis-server on 127.0.0.1 and a free port; throws (naming the fix) when it is missing. */
+export async function startRedis(): Promise<RunningRedis> {
+  const binary = redisServerBinary()
+  if (!binary) throw new Error(redisServerMissing())
+  const port = await freePort()
+  const directory = await mkdtemp(join(tmpdir(), 'mcp-oidc-redis-'))
+  let child: ChildProcess | undefined
+  let exited: Promise<void> = Promise.resolve()
+
+  const start = async () => {
+    let output = ''
+    const server = spawn(
+      binary,
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        directory,
+        '--daemonize',
+        'no',
+        '--loglevel',
+        'warning',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    for (const stream of [server.stdout, server.stderr]) {
+      stream?.setEncoding('utf8').on('data', (chunk: string) => {
+        output += chunk
+      })
+    }
+    let running = true
+    exited = new Promise((resolve) =>
+      server.on('exit', () => {
+        running = false
+        resolve()
+      }),
+    )
+    child = server
+    await waitFor(`redis-server on port ${port}`, async () => {
+      if (!running) throw new Error(`redis-server exited: ${output}`)
+      return (await acceptsConnections(port)) ? true : undefined
+    })
+  }
+  const stop = async () => {
+    child?.kill('SIGKILL')
+    await exited
+    child = undefined
+  }
+
+  await start()
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    stop,
+    start,
+    async close() {
+      await stop()
+      await rm(directory, { recursive: true, force: true })
+    },
+  }
+}
