@@ -20,6 +20,7 @@ import {
   loginProviderSettings,
   type ProviderConnection,
 } from './provider/provider.js'
+import { connectSharedStore, type SharedStoreConnection } from './shared-store/connection.js'
 import { createRegistryTokenIssuer, type RegistryTokenIssuer } from './registry/issuer.js'
 import callback from './routes/auth/callback.js'
 import disabled from './routes/auth/disabled.js'
@@ -113,8 +114,14 @@ export async function buildApp(
       isReady: () => app.provider.ready,
       processMetrics: config.metricsPort !== undefined,
       ruleNames: config.policy.rules.map((rule) => rule.name),
+      sharedStore: config.redisUrl !== undefined,
     })
     app.decorate('metrics', metrics)
+    // Connects in the background: the service starts (and serves everything but the device
+    // routes) while the store is unreachable.
+    const sharedStore =
+      config.redisUrl && connectSharedStore(config.redisUrl, app.log, metrics.sharedStore)
+    if (sharedStore) app.addHook('onClose', () => sharedStore.close())
     app.decorate(
       'provider',
       connectProvider(loginProviderSettings(config), app.log, metrics.provider),
@@ -143,7 +150,7 @@ export async function buildApp(
     }
     await app.register(errorHandler)
     await app.register(health)
-    const rateLimit = await loginRateLimit(app, config)
+    const rateLimit = await loginRateLimit(app, config, sharedStore)
     for (const prefix of apiPrefixes) {
       await app.register(
         async (auth) => {

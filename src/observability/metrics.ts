@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { ProviderObserver } from '../provider/provider.js'
+import type { SharedStoreObserver } from '../shared-store/connection.js'
 
 /** The steps of a login or an exchange that each end in exactly one outcome. */
 export type AuthStep = 'start' | 'callback' | 'exchange' | 'redeem'
@@ -19,6 +20,8 @@ export interface Metrics {
   /** One minted token, counted once for each policy rule that granted it. */
   ruleGrants(rules: readonly string[]): void
   readonly provider: ProviderObserver
+  /** The Redis or Valkey connection's state (mcp_registry_oidc_store_up). */
+  readonly sharedStore: SharedStoreObserver
 }
 
 export interface MetricsOptions {
@@ -28,6 +31,8 @@ export interface MetricsOptions {
   processMetrics: boolean
   /** The policy's rule names: the only values of the `rule` label, each exported from the start. */
   ruleNames: readonly string[]
+  /** Whether device logins live in a shared store (Redis or Valkey) that can be unreachable. */
+  sharedStore: boolean
 }
 
 export function createMetrics(options: MetricsOptions): Metrics {
@@ -84,6 +89,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
       this.set(options.isReady() ? 1 : 0)
     },
   })
+  const storeUp = new Gauge({
+    name: `${prefix}store_up`,
+    help: 'Whether the device-login store answers: 1 while the shared Redis or Valkey server is connected (always 1 for the in-memory store), else 0.',
+    registers,
+  })
+  storeUp.set(options.sharedStore ? 0 : 1)
   const ruleGrants = new Counter({
     name: `${prefix}rule_grants_total`,
     help: 'Registry tokens minted, counted once for each policy rule that granted permissions to it.',
@@ -128,6 +139,11 @@ export function createMetrics(options: MetricsOptions): Metrics {
       },
       refresh(kind, outcome) {
         providerRefreshes.inc({ kind, outcome })
+      },
+    },
+    sharedStore: {
+      state(up) {
+        storeUp.set(up ? 1 : 0)
       },
     },
   }
