@@ -20,7 +20,6 @@ import {
   loginProviderSettings,
   type ProviderConnection,
 } from './provider/provider.js'
-import { connectSharedStore, type SharedStoreConnection } from './shared-store/connection.js'
 import { createRegistryTokenIssuer, type RegistryTokenIssuer } from './registry/issuer.js'
 import callback from './routes/auth/callback.js'
 import disabled from './routes/auth/disabled.js'
@@ -29,6 +28,7 @@ import otherMethods from './routes/auth/other-methods.js'
 import start from './routes/auth/start.js'
 import token from './routes/auth/token.js'
 import health from './routes/health.js'
+import { connectSharedStore, type SharedStoreConnection } from './shared-store/connection.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -97,6 +97,7 @@ type Argument = string | number
 
 const requestFields = [
   'userKey',
+  'userCode',
   'clientName',
   'requestedFrom',
   'requestedAt',
@@ -110,11 +111,11 @@ function pendingRequest(
   userKey: string,
   now: number,
 ): DeviceRequest | undefined {
-  const [storedUserKey, clientName, requestedFrom, requestedAt, expiresAt, state] = fields
-  if (state !== 'pending' || storedUserKey !== userKey || requestedFrom == null) return undefined
-  if (now >= Number(expiresAt)) return undefined
+  const [storedUserKey, userCode, clientName, requestedFrom, requestedAt, expiresAt, state] = fields
+  if (state !== 'pending' || storedUserKey !== userKey) return undefined
+  if (userCode == null || requestedFrom == null || now >= Number(expiresAt)) return undefined
   return {
-    userCode: userKey,
+    userCode,
     clientName: clientName ?? undefined,
     requestedFrom,
     requestedAt: Number(requestedAt),
@@ -159,6 +160,8 @@ export function createRedisDeviceStore(connection: SharedStoreConnection): Devic
       const fields: Argument[] = [
         'userKey',
         userKey,
+        'userCode',
+        request.userCode,
         'requestedFrom',
         request.requestedFrom,
         'requestedAt',

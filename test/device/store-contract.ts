@@ -42,14 +42,10 @@ function keys(): { deviceKey: string; userKey: string } {
   }
 }
 
-function requestAt(
-  now: number,
-  userKey: string,
-  clientName: string | undefined = 'mcp-publisher on build-box',
-): DeviceRequest {
+function requestAt(now: number): DeviceRequest {
   return {
-    userCode: userKey,
-    clientName,
+    userCode: 'BCDFGHJK',
+    clientName: 'mcp-publisher on build-box',
     requestedFrom: '203.0.113.7',
     requestedAt: now,
     expiresAt: now + lifetimeMs,
@@ -68,7 +64,7 @@ export function storeContract(t: Test, makeStore: MakeStore): void {
   withStore('create, then the page finds the pending request by its user key', async (t, store) => {
     const now = Date.now()
     const { deviceKey, userKey } = keys()
-    const request = requestAt(now, userKey)
+    const request = requestAt(now)
     t.equal(await store.create(deviceKey, userKey, request, intervalSeconds), true)
     t.same(await store.pending(userKey, now + 1000), request)
     t.equal(await store.pending(`${userKey}X`, now), undefined, 'unknown user key')
@@ -81,7 +77,7 @@ export function storeContract(t: Test, makeStore: MakeStore): void {
       const now = Date.now()
       for (const clientName of [undefined, '<script>alert("x")</script> & "quotes"']) {
         const { deviceKey, userKey } = keys()
-        const request = requestAt(now, userKey, clientName)
+        const request = { ...requestAt(now), clientName }
         await store.create(deviceKey, userKey, request, intervalSeconds)
         t.same(await store.pending(userKey, now), request)
       }
@@ -91,11 +87,8 @@ export function storeContract(t: Test, makeStore: MakeStore): void {
   withStore('a user key that is taken is refused (the caller draws another)', async (t, store) => {
     const now = Date.now()
     const { deviceKey, userKey } = keys()
-    t.equal(await store.create(deviceKey, userKey, requestAt(now, userKey), intervalSeconds), true)
-    t.equal(
-      await store.create(keys().deviceKey, userKey, requestAt(now, userKey), intervalSeconds),
-      false,
-    )
+    t.equal(await store.create(deviceKey, userKey, requestAt(now), intervalSeconds), true)
+    t.equal(await store.create(keys().deviceKey, userKey, requestAt(now), intervalSeconds), false)
     t.equal((await store.pending(userKey, now))?.requestedAt, now, 'the first request stays')
   })
 
@@ -105,7 +98,7 @@ export function storeContract(t: Test, makeStore: MakeStore): void {
       const now = Date.now()
       const { deviceKey, userKey } = keys()
       t.same(await store.poll(deviceKey, now), { kind: 'unknown' })
-      await store.create(deviceKey, userKey, requestAt(now, userKey), intervalSeconds)
+      await store.create(deviceKey, userKey, requestAt(now), intervalSeconds)
       t.same(await store.poll(deviceKey, now + 1000), { kind: 'pending' }, 'the first poll')
       t.same(await store.poll(deviceKey, now + 2000), { kind: 'slow_down', intervalSeconds: 10 })
       t.same(await store.poll(deviceKey, now + 3000), { kind: 'slow_down', intervalSeconds: 15 })
@@ -121,7 +114,7 @@ export function storeContract(t: Test, makeStore: MakeStore): void {
     async (t, store) => {
       const now = Date.now()
       const { deviceKey, userKey } = keys()
-      await store.create(deviceKey, userKey, requestAt(now, userKey), intervalSeconds)
+      await store.create(deviceKey, userKey, requestAt(now), intervalSeconds)
       t.equal(await store.decide(userKey, { approved: grant }, now + 1000), true)
       t.equal(await store.pending(userKey, now + 1000), undefined)
       t.equal(await store.decide(userKey, 'denied', now + 1000), false, 'decided once')
@@ -139,7 +132,7 @@ export function storeContract(t: Test, makeStore: MakeStore): void {
   withStore('denied: every poll says so', async (t, store) => {
     const now = Date.now()
     const { deviceKey, userKey } = keys()
-    await store.create(deviceKey, userKey, requestAt(now, userKey), intervalSeconds)
+    await store.create(deviceKey, userKey, requestAt(now), intervalSeconds)
     t.equal(await store.decide(userKey, 'denied', now + 1000), true)
     t.equal(await store.decide(userKey, { approved: grant }, now + 1000), false)
     t.same(await store.poll(deviceKey, now + 2000), { kind: 'denied' })
@@ -151,7 +144,7 @@ export function storeContract(t: Test, makeStore: MakeStore): void {
     async (t, store) => {
       const now = Date.now()
       const { deviceKey, userKey } = keys()
-      await store.create(deviceKey, userKey, requestAt(now, userKey), intervalSeconds)
+      await store.create(deviceKey, userKey, requestAt(now), intervalSeconds)
       t.equal(await store.decide(userKey, { approved: grant }, now + lifetimeMs), false)
       t.same(await store.poll(deviceKey, now + lifetimeMs), { kind: 'expired' })
       t.same(await store.poll(deviceKey, now + lifetimeMs + keptAfterExpiryMs - 1), {
@@ -164,7 +157,7 @@ export function storeContract(t: Test, makeStore: MakeStore): void {
   withStore('approved but not fetched before expiry: expired', async (t, store) => {
     const now = Date.now()
     const { deviceKey, userKey } = keys()
-    await store.create(deviceKey, userKey, requestAt(now, userKey), intervalSeconds)
+    await store.create(deviceKey, userKey, requestAt(now), intervalSeconds)
     await store.decide(userKey, { approved: grant }, now + 1000)
     t.same(await store.poll(deviceKey, now + lifetimeMs), { kind: 'expired' })
   })
@@ -196,7 +189,7 @@ export function storeContract(t: Test, makeStore: MakeStore): void {
       for (let round = 0; round < 20; round++) {
         const now = Date.now()
         const { deviceKey, userKey } = keys()
-        await store.create(deviceKey, userKey, requestAt(now, userKey), intervalSeconds)
+        await store.create(deviceKey, userKey, requestAt(now), intervalSeconds)
         await store.decide(userKey, { approved: grant }, now)
         const outcomes = await Promise.all(
           Array.from({ length: 25 }, () => store.poll(deviceKey, now + 1000)),
@@ -219,7 +212,7 @@ export function storeContract(t: Test, makeStore: MakeStore): void {
         store.create(
           index === 0 ? deviceKey : keys().deviceKey,
           userKey,
-          requestAt(now, userKey),
+          requestAt(now),
           intervalSeconds,
         ),
       ),
