@@ -39,7 +39,7 @@ export function skipWithoutRedis(): string | false {
 
 export interface RunningRedis {
   readonly port: number
-  /** `redis://127.0.0.1:<port>`, for MCP_REGISTRY_OIDC_REDIS_URL. */
+  /** `redis://127.0.0.1:<port>` (with TLS `rediss://localhost:<port>`), for MCP_REGISTRY_OIDC_REDIS_URL. */
   readonly url: string
   /** Kills the server (SIGKILL: no goodbye to the clients, as a crash or a network cut). */
   stop(): Promise<void>
@@ -48,8 +48,13 @@ export interface RunningRedis {
   close(): Promise<void>
 }
 
+export interface RedisOptions {
+  /** Serve TLS only, with this certificate and key (PEM files). */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string }
+}
+
 /** Starts redis-server on 127.0.0.1 and a free port; throws (naming the fix) when it is missing. */
-export async function startRedis(): Promise<RunningRedis> {
+export async function startRedis(options: RedisOptions = {}): Promise<RunningRedis> {
   const binary = redisServerBinary()
   if (!binary) throw new Error(redisServerMissing())
   const port = await freePort()
@@ -62,8 +67,20 @@ export async function startRedis(): Promise<RunningRedis> {
     const server = spawn(
       binary,
       [
-        '--port',
-        String(port),
+        ...(options.tls
+          ? [
+              '--port',
+              '0',
+              '--tls-port',
+              String(port),
+              '--tls-cert-file',
+              options.tls.certFile,
+              '--tls-key-file',
+              options.tls.keyFile,
+              '--tls-auth-clients',
+              'no',
+            ]
+          : ['--port', String(port)]),
         '--bind',
         '127.0.0.1',
         '--save',
@@ -106,7 +123,7 @@ export async function startRedis(): Promise<RunningRedis> {
   await start()
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: options.tls ? `rediss://localhost:${port}` : `redis://127.0.0.1:${port}`,
     stop,
     start,
     async close() {
