@@ -43,7 +43,10 @@ function sharedWithLocalFallback(connection: SharedStoreConnection): FastifyRate
     private readonly local = new LocalStore(false, false, trackedAddresses)
 
     incr(key: string, callback: RateLimitCallback, timeWindow: number, max: number): void {
-      if (!connection.up) return this.local.incr(key, callback, timeWindow, max)
+      if (!connection.up) {
+        this.local.incr(key, callback, timeWindow, max)
+        return
+      }
       this.shared.incr(
         key,
         (error, result) =>
