@@ -34,12 +34,14 @@ const scripts = {
   deviceCreate: {
     numberOfKeys: 2,
     lua: `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[2], unpack(ARGV, 4))
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return 1`,
   },
-  // KEYS: device. ARGV: now. Returns {outcome[, interval | grant]}.
+  // KEYS: device. ARGV: now, how long an expired request is remembered.
+  // Returns {outcome[, interval | grant]}.
   devicePoll: {
     numberOfKeys: 1,
     lua: `
@@ -48,6 +50,7 @@ local state, expiresAt, interval, lastPollAt, grant =
 if not state then return {'unknown'} end
 if state == 'spent' then return {'spent'} end
 local now = tonumber(ARGV[1])
+if now >= tonumber(expiresAt) + tonumber(ARGV[2]) then return {'unknown'} end
 if now >= tonumber(expiresAt) then return {'expired'} end
 redis.call('HSET', KEYS[1], 'lastPollAt', ARGV[1])
 interval = tonumber(interval)
@@ -216,10 +219,11 @@ export function createRedisDeviceStore(connection: SharedStoreConnection): Devic
 
     poll(deviceKey, now): Promise<PollOutcome> {
       return answer(async () => {
-        const [kind, detail] = (await commands.devicePoll(deviceKeyOf(deviceKey), now)) as [
-          string,
-          string | undefined,
-        ]
+        const [kind, detail] = (await commands.devicePoll(
+          deviceKeyOf(deviceKey),
+          now,
+          keptAfterExpiryMs,
+        )) as [string, string | undefined]
         switch (kind) {
           case 'slow_down':
             return { kind, intervalSeconds: Number(detail) }

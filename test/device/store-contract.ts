@@ -9,6 +9,7 @@ import {
   type DeviceRequest,
   type DeviceStore,
   keptAfterExpiryMs,
+  StoreUnavailableError,
 } from '../../src/device/store.js'
 
 /** A fresh store for one test; the contract closes it. */
@@ -90,6 +91,13 @@ export function storeContract(t: Test, makeStore: MakeStore): void {
     t.equal(await store.create(deviceKey, userKey, requestAt(now), intervalSeconds), true)
     t.equal(await store.create(keys().deviceKey, userKey, requestAt(now), intervalSeconds), false)
     t.equal((await store.pending(userKey, now))?.requestedAt, now, 'the first request stays')
+    const other = keys()
+    t.equal(
+      await store.create(deviceKey, other.userKey, requestAt(now), intervalSeconds),
+      false,
+      'a device key that is taken is refused too',
+    )
+    t.equal(await store.pending(other.userKey, now), undefined)
   })
 
   withStore(
@@ -150,6 +158,7 @@ export function storeContract(t: Test, makeStore: MakeStore): void {
       t.same(await store.poll(deviceKey, now + lifetimeMs + keptAfterExpiryMs - 1), {
         kind: 'expired',
       })
+      t.same(await store.poll(deviceKey, now + lifetimeMs + keptAfterExpiryMs), { kind: 'unknown' })
       t.equal(await store.decide(`${userKey}X`, 'denied', now), false, 'an unknown user key')
     },
   )
@@ -203,6 +212,18 @@ export function storeContract(t: Test, makeStore: MakeStore): void {
       }
     },
   )
+
+  withStore('closed: every method rejects with StoreUnavailableError', async (t, store) => {
+    await store.close()
+    const now = Date.now()
+    const { deviceKey, userKey } = keys()
+    await t.rejects(store.poll(deviceKey, now), StoreUnavailableError)
+    await t.rejects(store.pending(userKey, now), StoreUnavailableError)
+    await t.rejects(store.create(deviceKey, userKey, requestAt(now), 5), StoreUnavailableError)
+    await t.rejects(store.decide(userKey, 'denied', now), StoreUnavailableError)
+    await t.rejects(store.recordWrongUserCode('192.0.2.9', windowMs, now), StoreUnavailableError)
+    await t.rejects(store.wrongUserCodes('192.0.2.9', now), StoreUnavailableError)
+  })
 
   withStore('parallel decisions and creations: one wins', async (t, store) => {
     const now = Date.now()
