@@ -13,16 +13,23 @@ export const pageStyle: string = assets.style
 const style = rawText('style', assets.style)
 const script = rawText('script', assets.script)
 
-/** The Content-Security-Policy of every page rendered here. */
-export const pageContentSecurityPolicy: string = [
-  "default-src 'none'",
-  `style-src ${sha256Source(assets.style)}`,
-  `script-src ${sha256Source(assets.script)}`,
-  'img-src data:',
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ')
+function contentSecurityPolicy(formAction: string): string {
+  return [
+    "default-src 'none'",
+    `style-src ${sha256Source(assets.style)}`,
+    `script-src ${sha256Source(assets.script)}`,
+    'img-src data:',
+    "base-uri 'none'",
+    `form-action ${formAction}`,
+    "frame-ancestors 'none'",
+  ].join('; ')
+}
+
+/** The Content-Security-Policy of every page rendered here, except those with a form. */
+export const pageContentSecurityPolicy: string = contentSecurityPolicy("'none'")
+
+/** The same for the device login's pages, whose forms submit to this service and nowhere else. */
+export const formPageContentSecurityPolicy: string = contentSecurityPolicy("'self'")
 
 /** Inline SVG icons (decorative). */
 export const icons = {
@@ -41,6 +48,8 @@ export interface DocumentInput {
    * with rawText(). The service's own pages never use it: their CSP allows the shared one only.
    */
   extraStyle?: Html
+  /** More elements for the head (the device login's refresh to the provider). */
+  head?: Html
   footer?: string
 }
 
@@ -50,6 +59,7 @@ export function renderDocument({
   body,
   script: withScript = false,
   extraStyle,
+  head,
   footer = 'mcp-registry-oidc',
 }: DocumentInput): string {
   return html`<!doctype html>
@@ -63,7 +73,7 @@ export function renderDocument({
 <title>${title}</title>
 <link rel="icon" href="data:,">
 <style>${style}</style>
-${extraStyle === undefined ? '' : html`<style>${extraStyle}</style>\n`}</head>
+${extraStyle === undefined ? '' : html`<style>${extraStyle}</style>\n`}${head === undefined ? '' : html`${head}\n`}</head>
 <body>
 ${body}
 <footer>${footer}</footer>

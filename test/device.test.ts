@@ -1,0 +1,98 @@
+// The device login (RFC 8628) end to end in process: a terminal asks for codes, a browser
+// enters the code, confirms, signs in at the real test provider, and the terminal's poll gets a
+// registry token exactly once.
+
+import t from 'tap'
+import {
+  approveInBrowser,
+  openConfirmation,
+  pollDeviceToken,
+  requestDeviceLogin,
+  submitDecision,
+} from './helpers/device.js'
+import { registryPublicKey } from './helpers/registry-key.js'
+import { verifyRegistryToken } from './helpers/registry-token.js'
+import { callbackUrlFor, startService, testSigningSeedHex } from './helpers/service.js'
+import { freePort, startTestProvider } from './helpers/test-provider.js'
+
+const registryKey = registryPublicKey(testSigningSeedHex)
+const port = await freePort()
+const provider = await startTestProvider({ redirectUris: [callbackUrlFor(port)] })
+t.teardown(() => provider.close())
+// Alice (hd example.com) is allowed; mallory (evil.test) is not.
+const service = await startService(provider, port, {
+  MCP_REGISTRY_OIDC_EXTRA_CLAIMS: JSON.stringify([{ hd: 'example.com' }]),
+})
+t.teardown(() => service.close())
+const base = service.baseUrl
+
+t.test('a device login hands the token to the terminal once', async (t) => {
+  const device = await requestDeviceLogin(base, { client_name: 'laptop over ssh' })
+  t.match(device.user_code, /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/)
+  t.match(device.device_code, /^[A-Za-z0-9_-]{43}$/)
+  t.equal(device.verification_uri, `${base}/v0/auth/oidc/device`)
+  t.equal(
+    device.verification_uri_complete,
+    `${base}/v0/auth/oidc/device?user_code=${device.user_code}`,
+  )
+  t.equal(device.expires_in, 600)
+  t.equal(device.interval, 5)
+
+  const entry = await fetch(device.verification_uri_complete, { headers: { accept: 'text/html' } })
+  t.equal(entry.status, 200)
+  t.match(await entry.text(), `value="${device.user_code}"`, 'the entry page is pre-filled')
+
+  const done = await approveInBrowser(base, device.user_code.toLowerCase().replace('-', ''))
+  t.equal(done.status, 200)
+  const page = await done.text()
+  t.match(page, 'Signed in — go back to your terminal')
+  t.notMatch(page, /eyJ/, 'the browser never sees the token')
+
+  const granted = await pollDeviceToken(base, device.device_code)
+  t.equal(granted.status, 200)
+  t.same(Object.keys(granted.body), ['registry_token', 'expires_at'])
+  const claims = await verifyRegistryToken(granted.body.registry_token as string, registryKey)
+  t.equal(claims.auth_method_sub, 'alice')
+  t.equal(claims.exp, granted.body.expires_at)
+
+  const again = await pollDeviceToken(base, device.device_code)
+  t.equal(again.status, 400)
+  t.equal(again.body.error, 'invalid_grant', 'the device code is spent')
+})
+
+t.test('cancel: the terminal hears access_denied', async (t) => {
+  const device = await requestDeviceLogin(base, {}, '/v0.1')
+  const confirmation = await openConfirmation(base, device.user_code, undefined, '/v0.1')
+  t.equal(confirmation.response.status, 200)
+  const cancelled = await submitDecision(base, confirmation, 'cancel', {}, {}, '/v0.1')
+  t.equal(cancelled.status, 200)
+  t.match(await cancelled.text(), 'Sign-in cancelled')
+  const poll = await pollDeviceToken(base, device.device_code, '/v0.1')
+  t.equal(poll.body.error, 'access_denied')
+})
+
+t.test('polls before the person decides: pending, then slow_down growing by 5 s', async (t) => {
+  const device = await requestDeviceLogin(base)
+  const first = await pollDeviceToken(base, device.device_code)
+  t.equal(first.status, 400)
+  t.equal(first.body.error, 'authorization_pending')
+  const second = await pollDeviceToken(base, device.device_code)
+  t.equal(second.body.error, 'slow_down')
+  t.match(second.body.error_description, /Wait 10 seconds/)
+  const third = await pollDeviceToken(base, device.device_code, '/v0.1')
+  t.equal(third.body.error, 'slow_down', 'the other prefix polls the same request')
+  t.match(third.body.error_description, /Wait 15 seconds/)
+})
+
+t.test('the policy refuses the person: the terminal hears access_denied', async (t) => {
+  const device = await requestDeviceLogin(base)
+  provider.loginAs = 'mallory'
+  t.teardown(() => {
+    provider.loginAs = 'alice'
+  })
+  const done = await approveInBrowser(base, device.user_code)
+  t.equal(done.status, 403)
+  t.match(await done.text(), 'claims_not_allowed')
+  const poll = await pollDeviceToken(base, device.device_code)
+  t.equal(poll.body.error, 'access_denied')
+})
