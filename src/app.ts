@@ -125,11 +125,6 @@ export async function buildApp(
       sharedStore: config.redisUrl !== undefined,
     })
     app.decorate('metrics', metrics)
-    // Connects in the background: the service starts (and serves everything but the device
-    // routes) while the store is unreachable.
-    const sharedStore =
-      config.redisUrl && connectSharedStore(config.redisUrl, app.log, metrics.sharedStore)
-    if (sharedStore) app.addHook('onClose', () => sharedStore.close())
     app.decorate(
       'provider',
       connectProvider(loginProviderSettings(config), app.log, metrics.provider),
@@ -141,7 +136,12 @@ export async function buildApp(
       app.provider.start()
       app.issuers.start()
     })
-    app.decorate('deviceStore', createDeviceStore(config, app.log))
+    // Connects in the background: the service starts (and serves everything but the device
+    // routes) while the store is unreachable. Closing the device store closes this connection,
+    // which the rate limit shares.
+    const sharedStore =
+      config.redisUrl && connectSharedStore(config.redisUrl, app.log, metrics.sharedStore)
+    app.decorate('deviceStore', createDeviceStore(config, app.log, sharedStore))
     app.addHook('onClose', async () => {
       await Promise.all([app.provider.close(), app.issuers.close(), app.deviceStore.close()])
     })
