@@ -120,4 +120,33 @@ await whenToolPresent(t, redisServerMissing(), async () => {
       t.notMatch(JSON.stringify(lines), /redis:\/\//, 'the URL is never logged')
     },
   )
+
+  t.test(
+    'a server that stops answering: StoreUnavailableError after the command timeout, answers stay in order afterwards',
+    async (t) => {
+      const connection = await connected()
+      const store = createRedisDeviceStore(connection)
+      t.teardown(() => store.close())
+      const now = Date.now()
+      const request = {
+        userCode: 'BCDFGHJK',
+        clientName: 'before the freeze',
+        requestedFrom: '127.0.0.1',
+        requestedAt: now,
+        expiresAt: now + 600_000,
+      }
+      await store.create('frozen-device', 'frozen-user', request, 5)
+      redis.pause()
+      const asked = performance.now()
+      await t.rejects(store.poll('frozen-device', now), StoreUnavailableError)
+      const waited = performance.now() - asked
+      await t.rejects(store.pending('frozen-user', now), StoreUnavailableError)
+      redis.resume()
+      // The late replies to the abandoned commands must not be taken for the answers to new ones.
+      t.same(await store.pending('frozen-user', now), request)
+      t.same(await store.poll('unknown-device', now), { kind: 'unknown' })
+      t.equal(await store.wrongUserCodes('203.0.113.99', now), 0)
+      t.comment(`a frozen server: StoreUnavailableError after ${waited.toFixed(0)} ms`)
+    },
+  )
 })

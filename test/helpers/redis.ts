@@ -45,6 +45,10 @@ export interface RunningRedis {
   stop(): Promise<void>
   /** Starts it again on the same port, empty. */
   start(): Promise<void>
+  /** Freezes the process (SIGSTOP): connections stay open, nothing answers. */
+  pause(): void
+  /** Lets a frozen process go on (SIGCONT). */
+  resume(): void
   close(): Promise<void>
 }
 
@@ -115,6 +119,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RunningRed
     })
   }
   const stop = async () => {
+    // A frozen process gets SIGKILL all the same.
     child?.kill('SIGKILL')
     await exited
     child = undefined
@@ -126,6 +131,8 @@ export async function startRedis(options: RedisOptions = {}): Promise<RunningRed
     url: options.tls ? `rediss://localhost:${port}` : `redis://127.0.0.1:${port}`,
     stop,
     start,
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
     async close() {
       await stop()
       await rm(directory, { recursive: true, force: true })
