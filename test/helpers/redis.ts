@@ -3,26 +3,20 @@
 // same port, as an outage and its end.
 
 import { type ChildProcess, spawn } from 'node:child_process'
-import { accessSync, constants } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { join } from 'node:path'
+import type { Test } from 'tap'
 import { freePort } from './free-port.js'
-import { skipWhenMissing } from './required-tool.js'
+import { programPath, skipWhenMissing } from './required-tool.js'
+import { callbackUrlFor, testEnv } from './service.js'
+import { builtService, type ServiceProcess, spawnService } from './service-process.js'
+import { startTestProvider, type TestProvider } from './test-provider.js'
 import { acceptsConnections, waitFor } from './wait.js'
 
 /** Debian's redis-server binary, or undefined when it is not installed. */
 export function redisServerBinary(): string | undefined {
-  for (const directory of [...(process.env.PATH ?? '').split(delimiter), '/usr/bin']) {
-    const path = join(directory, 'redis-server')
-    try {
-      accessSync(path, constants.X_OK)
-      return path
-    } catch {
-      // try the next one
-    }
-  }
-  return undefined
+  return programPath('redis-server', '/usr/bin')
 }
 
 /** Why the shared-store tests cannot run on this machine, or undefined when they can. */
@@ -138,4 +132,53 @@ export async function startRedis(options: RedisOptions = {}): Promise<RunningRed
       await rm(directory, { recursive: true, force: true })
     },
   }
+}
+
+export interface ReplicasSharingRedis {
+  readonly redis: RunningRedis
+  readonly provider: TestProvider
+  /** What a proxy in front would be: every replica has the first one's URL as its public URL. */
+  readonly publicUrl: string
+  readonly replicas: readonly ServiceProcess[]
+}
+
+/**
+ * A redis-server, the test provider and `count` service processes sharing that server, each
+ * connected to it; all stopped when `t` ends. The processes run the build, as `npm start` does:
+ * no TypeScript loader to start, which matters when several start at once on a busy machine.
+ */
+export async function startReplicasSharingRedis(
+  t: Test,
+  count: number,
+  overrides: Record<string, string> = {},
+): Promise<ReplicasSharingRedis> {
+  const redis = await startRedis()
+  t.teardown(() => redis.close())
+  const ports: number[] = []
+  for (let index = 0; index < count; index++) ports.push(await freePort())
+  const publicUrl = `http://127.0.0.1:${ports[0]}`
+  const provider = await startTestProvider({ redirectUris: [callbackUrlFor(ports[0] as number)] })
+  t.teardown(() => provider.close())
+  const built = await builtService()
+  const replicas = await Promise.all(
+    ports.map((port) =>
+      spawnService(
+        testEnv(provider, port, {
+          MCP_REGISTRY_OIDC_PUBLIC_URL: publicUrl,
+          MCP_REGISTRY_OIDC_REDIS_URL: redis.url,
+          ...overrides,
+        }),
+        { built },
+      ),
+    ),
+  )
+  t.teardown(() => Promise.all(replicas.map((replica) => replica.stop('SIGKILL'))))
+  await Promise.all(replicas.map((replica) => replica.waitForReady()))
+  for (const replica of replicas) {
+    await waitFor(
+      'the store connection',
+      () => replica.logs.some((line) => line.msg === 'shared store connected') || undefined,
+    )
+  }
+  return { redis, provider, publicUrl, replicas }
 }

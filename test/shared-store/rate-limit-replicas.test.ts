@@ -2,43 +2,17 @@
 // a budget of 6 requests, spread round-robin over the replicas, ends at the seventh.
 
 import t from 'tap'
-import { freePort } from '../helpers/free-port.js'
-import { redisServerMissing, startRedis } from '../helpers/redis.js'
+import { redisServerMissing, startReplicasSharingRedis } from '../helpers/redis.js'
 import { whenToolPresent } from '../helpers/required-tool.js'
-import { callbackUrlFor, testEnv } from '../helpers/service.js'
-import { type ServiceProcess, spawnService } from '../helpers/service-process.js'
-import { startTestProvider } from '../helpers/test-provider.js'
-import { waitFor } from '../helpers/wait.js'
+import type { ServiceProcess } from '../helpers/service-process.js'
 
 const replicaCount = 3
 
 await whenToolPresent(t, redisServerMissing(), async () => {
-  const redis = await startRedis()
-  t.teardown(() => redis.close())
-  const ports: number[] = []
-  for (let index = 0; index < replicaCount; index++) ports.push(await freePort())
-  const publicUrl = `http://127.0.0.1:${ports[0]}`
-  const provider = await startTestProvider({ redirectUris: [callbackUrlFor(ports[0] as number)] })
-  t.teardown(() => provider.close())
-  const limited = await Promise.all(
-    ports.map((port) =>
-      spawnService(
-        testEnv(provider, port, {
-          MCP_REGISTRY_OIDC_PUBLIC_URL: publicUrl,
-          MCP_REGISTRY_OIDC_REDIS_URL: redis.url,
-          MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: '6',
-          MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS: '600',
-        }),
-      ),
-    ),
-  )
-  t.teardown(() => Promise.all(limited.map((replica) => replica.stop('SIGKILL'))))
-  for (const replica of limited) {
-    await waitFor(
-      'the store connection',
-      () => replica.logs.some((line) => line.msg === 'shared store connected') || undefined,
-    )
-  }
+  const { replicas: limited } = await startReplicasSharingRedis(t, replicaCount, {
+    MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: '6',
+    MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS: '600',
+  })
 
   t.test('one budget across the replicas', async (t) => {
     const statuses: number[] = []

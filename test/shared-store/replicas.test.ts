@@ -14,14 +14,11 @@ import {
   requestDeviceLogin,
   submitDecision,
 } from '../helpers/device.js'
-import { freePort } from '../helpers/free-port.js'
 import { loginUntilCallback } from '../helpers/login.js'
-import { redisServerMissing, startRedis } from '../helpers/redis.js'
+import { redisServerMissing, startReplicasSharingRedis } from '../helpers/redis.js'
 import { verifyRegistryToken } from '../helpers/registry-token.js'
 import { whenToolPresent } from '../helpers/required-tool.js'
-import { callbackUrlFor, testEnv } from '../helpers/service.js'
-import { type ServiceProcess, spawnService } from '../helpers/service-process.js'
-import { startTestProvider } from '../helpers/test-provider.js'
+import type { ServiceProcess } from '../helpers/service-process.js'
 import { waitFor } from '../helpers/wait.js'
 
 const replicaCount = 3
@@ -29,34 +26,14 @@ const deviceLogins = 12
 const simultaneousRounds = 30
 
 await whenToolPresent(t, redisServerMissing(), async () => {
-  const redis = await startRedis()
-  t.teardown(() => redis.close())
-  const ports: number[] = []
-  for (let index = 0; index < replicaCount; index++) ports.push(await freePort())
-  // What a proxy in front would be: every replica has the first one's URL as its public URL.
-  const publicUrl = `http://127.0.0.1:${ports[0]}`
-  const provider = await startTestProvider({ redirectUris: [callbackUrlFor(ports[0] as number)] })
-  t.teardown(() => provider.close())
-
-  const services = await Promise.all(
-    ports.map((port) =>
-      spawnService(
-        testEnv(provider, port, {
-          MCP_REGISTRY_OIDC_PUBLIC_URL: publicUrl,
-          MCP_REGISTRY_OIDC_REDIS_URL: redis.url,
-          MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: '100000',
-        }),
-      ),
-    ),
-  )
-  t.teardown(() => Promise.all(services.map((service) => service.stop('SIGKILL'))))
-  await Promise.all(services.map((service) => service.waitForReady()))
-  for (const service of services) {
-    await waitFor(
-      'the store connection',
-      () => service.logs.some((line) => line.msg === 'shared store connected') || undefined,
-    )
-  }
+  const {
+    redis,
+    provider,
+    publicUrl,
+    replicas: services,
+  } = await startReplicasSharingRedis(t, replicaCount, {
+    MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: '100000',
+  })
   const replica = (index: number) => services[index % replicaCount] as ServiceProcess
   const jwks = (await (await fetch(`${replica(0).baseUrl}/.well-known/jwks.json`)).json()) as {
     keys: [JWK]
