@@ -43,6 +43,7 @@ export function renderDeviceEntryPage({ confirmUrl, userCode }: DeviceEntryPageI
   return renderDocument({
     title: 'Sign in a terminal · MCP Registry',
     body: card('Sign in a terminal', '', body),
+    referrer: 'same-origin',
   })
 }
 
@@ -95,6 +96,7 @@ ${hidden}
   return renderDocument({
     title: 'Confirm the sign-in · MCP Registry',
     body: card('Is this your sign-in?', '', body),
+    referrer: 'same-origin',
   })
 }
 
