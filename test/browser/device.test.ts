@@ -4,6 +4,7 @@
 // that verifies the way the registry verifies it. The pages must work under their own
 // Content-Security-Policy (form-action 'self', and the way on to the provider after the POST).
 
+import { createServer } from 'node:http'
 import t from 'tap'
 import { chromiumMissing, launchChromium, screenshot, watchedPage } from '../helpers/chromium.js'
 import { startDevStack } from '../helpers/dev-stack.js'
@@ -12,6 +13,7 @@ import { registryPublicKey } from '../helpers/registry-key.js'
 import { verifyRegistryToken } from '../helpers/registry-token.js'
 import { whenToolPresent } from '../helpers/required-tool.js'
 import { testSigningSeedHex } from '../helpers/service.js'
+import { listenOnLoopback } from '../helpers/test-provider.js'
 
 await whenToolPresent(t, chromiumMissing(), run)
 
@@ -59,5 +61,45 @@ async function run(): Promise<void> {
       registryPublicKey(testSigningSeedHex),
     )
     t.equal(claims.auth_method_sub, 'device-user', 'the registry would accept it')
+  })
+
+  t.test('a form on another site cannot confirm, even with the victim signed in', async (t) => {
+    const device = await requestDeviceLogin(service.baseUrl, { client_name: 'attacker terminal' })
+    // The victim has the confirmation page's cookie already (opened earlier in this browser).
+    const { page } = await watchedPage(browser)
+    await page.goto(`${device.verification_uri}/confirm?user_code=${device.user_code}`)
+    const attacker = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/html' }).end(
+        `<form method="post" action="${service.baseUrl}/v0/auth/oidc/device/confirm">
+<input name="user_code" value="${device.user_code}"><input name="_csrf" value="guessed">
+<button id="go">Win a prize</button></form>`,
+      )
+    })
+    const attackerPort = await listenOnLoopback(attacker)
+    t.teardown(
+      () =>
+        new Promise<void>((resolve) => {
+          attacker.close(() => resolve())
+          attacker.closeAllConnections()
+        }),
+    )
+    // localhost is another site than 127.0.0.1; another port of 127.0.0.1 the same site.
+    for (const origin of [`http://localhost:${attackerPort}`, `http://127.0.0.1:${attackerPort}`]) {
+      await page.goto(origin)
+      const [answer] = await Promise.all([
+        page.waitForResponse((response) => response.url().endsWith('/device/confirm')),
+        page.click('#go'),
+      ])
+      t.equal(answer.status(), 403, `from ${origin}: refused`)
+      t.match(await page.textContent('.error-code'), 'cross_site_request')
+    }
+    const cookies = await browser.context.cookies(service.baseUrl)
+    t.notOk(
+      cookies.some((cookie) => cookie.name.includes('mcp_oidc_flow_')),
+      'no login was started',
+    )
+    await page.close()
+    const poll = await pollDeviceToken(service.baseUrl, device.device_code)
+    t.equal(poll.body.error, 'authorization_pending', 'and nothing decided')
   })
 }
