@@ -10,6 +10,7 @@ import {
   requestDeviceLogin,
   submitDecision,
 } from './helpers/device.js'
+import { sampleValue } from './helpers/metrics.js'
 import { registryPublicKey } from './helpers/registry-key.js'
 import { verifyRegistryToken } from './helpers/registry-token.js'
 import { callbackUrlFor, startService, testSigningSeedHex } from './helpers/service.js'
@@ -95,4 +96,45 @@ t.test('the policy refuses the person: the terminal hears access_denied', async 
   t.match(await done.text(), 'claims_not_allowed')
   const poll = await pollDeviceToken(base, device.device_code)
   t.equal(poll.body.error, 'access_denied')
+})
+
+t.test('every device step shows in the metrics and in one log line', async (t) => {
+  const page = await service.app.metrics.registry.metrics()
+  const steps = 'mcp_registry_oidc_device_steps_total'
+  t.ok((sampleValue(page, steps, { step: 'request', outcome: 'ok' }) ?? 0) >= 4, 'requests')
+  t.ok((sampleValue(page, steps, { step: 'verify', outcome: 'ok' }) ?? 0) >= 3, 'codes entered')
+  t.equal(sampleValue(page, steps, { step: 'cancel', outcome: 'ok' }), 1, 'cancelled')
+  t.equal(sampleValue(page, steps, { step: 'poll', outcome: 'ok' }), 1, 'one token handed out')
+  t.equal(sampleValue(page, steps, { step: 'poll', outcome: 'invalid_grant' }), 1)
+  t.equal(sampleValue(page, steps, { step: 'poll', outcome: 'access_denied' }), 2)
+  t.equal(sampleValue(page, steps, { step: 'poll', outcome: 'slow_down' }), 2)
+  t.ok(
+    (sampleValue(page, 'mcp_registry_oidc_logins_started_total') ?? 0) >= 2,
+    'confirmations start logins',
+  )
+  t.equal(
+    sampleValue(page, 'mcp_registry_oidc_logins_failed_total', {
+      step: 'callback',
+      error: 'claims_not_allowed',
+    }),
+    1,
+  )
+  t.equal(
+    sampleValue(page, 'mcp_registry_oidc_rule_grants_total', { rule: 'environment' }),
+    1,
+    'a rule grant is counted once, when the token is minted',
+  )
+  const events = service.logs.entries().map((entry) => entry.event)
+  for (const event of [
+    'device_login_requested',
+    'device_login_cancelled',
+    'device_token_issued',
+    'device_poll_refused',
+    'login_completed',
+  ]) {
+    t.ok(events.includes(event), event)
+  }
+  const tokenLine = service.logs.entries().find((entry) => entry.event === 'device_token_issued')
+  t.equal(tokenLine?.sub, 'alice')
+  t.same(tokenLine?.rules, ['environment'])
 })

@@ -13,9 +13,14 @@ export const pageSecurityHeaders = {
   'x-frame-options': 'DENY',
 } as const
 
-/** The same for a page with a form that submits to this service (the device login's). */
+/**
+ * The same for a page with a form that submits to this service (the device login's): the form
+ * may submit here, and the browser names this origin in the POST's `Origin` (see renderDocument's
+ * `referrer`). Other sites still learn nothing of these pages' addresses.
+ */
 export const formPageSecurityHeaders = {
   ...pageSecurityHeaders,
+  'referrer-policy': 'same-origin',
   'content-security-policy': formPageContentSecurityPolicy,
 } as const
 

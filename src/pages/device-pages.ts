@@ -39,10 +39,11 @@ export function renderDeviceEntryPage({ confirmUrl, userCode }: DeviceEntryPageI
 <button type="submit" class="primary">Continue</button>
 </div>
 </form>
-<p class="small muted">The code has eight letters, like <code>BCDF-GHJK</code>. Case and the dash do not matter.</p>`
+<p class="small muted form-hint">The code has eight letters, like <code>BCDF-GHJK</code>. Case and the dash do not matter.</p>`
   return renderDocument({
     title: 'Sign in a terminal · MCP Registry',
     body: card('Sign in a terminal', '', body),
+    referrer: 'same-origin',
   })
 }
 
@@ -95,6 +96,7 @@ ${hidden}
   return renderDocument({
     title: 'Confirm the sign-in · MCP Registry',
     body: card('Is this your sign-in?', '', body),
+    referrer: 'same-origin',
   })
 }
 

@@ -50,6 +50,12 @@ export interface DocumentInput {
   extraStyle?: Html
   /** More elements for the head (the device login's refresh to the provider). */
   head?: Html
+  /**
+   * The page's referrer policy, which must agree with its Referrer-Policy header. A page whose
+   * form POSTs here says `same-origin`: under `no-referrer` browsers send `Origin: null` with the
+   * POST, which the service cannot tell from another site's.
+   */
+  referrer?: 'no-referrer' | 'same-origin'
   footer?: string
 }
 
@@ -60,6 +66,7 @@ export function renderDocument({
   script: withScript = false,
   extraStyle,
   head,
+  referrer = 'no-referrer',
   footer = 'mcp-registry-oidc',
 }: DocumentInput): string {
   return html`<!doctype html>
@@ -68,7 +75,7 @@ export function renderDocument({
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="${referrer}">
 <meta name="robots" content="noindex, nofollow">
 <title>${title}</title>
 <link rel="icon" href="data:,">

@@ -187,13 +187,14 @@ export const deviceConfirmPageSchema = {
 
 export interface DeviceDecisionBody {
   user_code: string
-  _csrf: string
+  /** Checked by the anti-forgery hook, which refuses its absence as a cross-site request. */
+  _csrf?: string
 }
 
 export const deviceDecisionSchema = {
   body: {
     type: 'object',
-    required: ['user_code', '_csrf'],
+    required: ['user_code'],
     additionalProperties: false,
     properties: { user_code: typedUserCode, _csrf: { type: 'string', maxLength: 256 } },
   },
