@@ -136,12 +136,13 @@ export async function buildApp(
       app.provider.start()
       app.issuers.start()
     })
-    // Connects in the background: the service starts (and serves everything but the device
-    // routes) while the store is unreachable. Closing the device store closes this connection,
-    // which the rate limit shares.
+    // Connects in the background once the app is ready: the service starts (and serves
+    // everything but the device routes) while the store is unreachable. Closing the device
+    // store closes this connection, which the rate limit shares.
     const sharedStore =
       config.redisUrl && connectSharedStore(config.redisUrl, app.log, metrics.sharedStore)
     app.decorate('deviceStore', createDeviceStore(config, app.log, sharedStore))
+    if (sharedStore) app.addHook('onReady', async () => sharedStore.start())
     app.addHook('onClose', async () => {
       await Promise.all([app.provider.close(), app.issuers.close(), app.deviceStore.close()])
     })

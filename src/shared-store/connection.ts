@@ -41,6 +41,8 @@ export interface SharedStoreConnection {
   readonly client: Redis
   /** Whether the server answered the last connection attempt and the connection is still open. */
   readonly up: boolean
+  /** Starts connecting, in the background; returns at once. */
+  start(): void
   /** Quits politely when connected, else drops the socket; no reconnection afterwards. */
   close(): Promise<void>
 }
@@ -66,8 +68,9 @@ function reasonOf(error: unknown): string {
 }
 
 /**
- * Connects in the background and returns at once: the service starts whether or not the server
- * answers. Logs one line each time the store becomes unreachable (with the reason) or reachable
+ * The connection, not yet connecting: {@link SharedStoreConnection.start} connects in the
+ * background, once the process has started (a first attempt made while the process is still
+ * loading could time out for that alone). The service starts whether or not the server answers. Logs one line each time the store becomes unreachable (with the reason) or reachable
  * again, and tells `observer`. The URL (which may hold a password) is never logged.
  */
 export function connectSharedStore(
@@ -80,6 +83,7 @@ export function connectSharedStore(
     ...connectionOptions(url),
     keyPrefix: sharedStoreKeyPrefix,
     connectionName: 'mcp-registry-oidc',
+    lazyConnect: true,
     // Commands sent while disconnected fail at once instead of waiting in a queue.
     enableOfflineQueue: false,
     // A command in flight when the connection drops fails instead of being sent again on the
@@ -118,6 +122,10 @@ export function connectSharedStore(
     client,
     get up() {
       return state === 'up'
+    },
+    start() {
+      // Failures are reported through the events above, and retried by retryStrategy.
+      client.connect().catch(() => {})
     },
     async close() {
       closing = true

@@ -25,6 +25,7 @@ await whenToolPresent(t, redisServerMissing(), async () => {
     const connection = connectSharedStore(new URL(redis.url), log, {
       state: (up) => states.push(up),
     })
+    connection.start()
     await waitFor('the store connection', () => (connection.up ? true : undefined))
     return connection
   }
@@ -55,7 +56,7 @@ await whenToolPresent(t, redisServerMissing(), async () => {
     const { client } = connection
     const raw = client.duplicate({ keyPrefix: '' })
     t.teardown(() => raw.disconnect())
-    await new Promise((resolve) => raw.once('ready', resolve))
+    await raw.connect()
     const names = (await raw.keys('*')).filter((name) =>
       /device-ttl|TTLTTLTT|192\.0\.2\.1/.test(name),
     )

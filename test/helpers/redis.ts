@@ -134,6 +134,11 @@ export async function startRedis(options: RedisOptions = {}): Promise<RunningRed
   }
 }
 
+/** Whether a log message says the shared store is reachable (the first time or again). */
+export function isStoreUp(message: unknown): boolean {
+  return message === 'shared store connected' || message === 'shared store reachable again'
+}
+
 export interface ReplicasSharingRedis {
   readonly redis: RunningRedis
   readonly provider: TestProvider
@@ -177,7 +182,7 @@ export async function startReplicasSharingRedis(
   for (const replica of replicas) {
     await waitFor(
       'the store connection',
-      () => replica.logs.some((line) => line.msg === 'shared store connected') || undefined,
+      () => replica.logs.some((line) => isStoreUp(line.msg)) || undefined,
     )
   }
   return { redis, provider, publicUrl, replicas }

@@ -99,4 +99,25 @@ await whenToolPresent(t, redisServerMissing(), async () => {
     )
     t.notMatch(service.logs.text, 'a-store-password')
   })
+
+  t.test(
+    'a store that was down at start-up is used once it answers, without a restart',
+    async (t) => {
+      await redis.stop()
+      const service = await startService(provider, await freePort(), shared)
+      t.teardown(() => service.close())
+      const device = () =>
+        fetch(`${service.baseUrl}/v0/auth/oidc/device`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        })
+      const refused = await device()
+      t.equal(refused.status, 503)
+      t.match(await refused.json(), { error: 'store_unavailable' })
+      await redis.start()
+      await waitForStore(service, 1)
+      t.equal((await device()).status, 200)
+    },
+  )
 })
