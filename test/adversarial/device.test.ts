@@ -380,4 +380,25 @@ t.test(
   },
 )
 
+t.test('device requests count against the login rate limit, polls do not', async (t) => {
+  const limited = await stage({
+    MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: '3',
+    MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS: '60',
+  })
+  const device = await deviceLogin(limited)
+  const polls = []
+  for (let i = 0; i < 8; i++)
+    polls.push((await pollDeviceToken(limited.base, device.device_code)).status)
+  t.same(polls, Array(8).fill(400), 'eight polls: never 429')
+  await (await fetch(`${limited.base}/v0/auth/oidc/device`)).text()
+  await (await fetch(`${limited.base}/v0.1/auth/oidc/device`)).text()
+  t.match(
+    await refusal(limited.service, () =>
+      post('/v0/auth/oidc/device', '{}', 'application/json', limited),
+    ),
+    refused(429, 'rate_limited'),
+    'the fourth request of the budget',
+  )
+})
+
 checkLogsLast(stages)
