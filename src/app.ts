@@ -11,7 +11,7 @@ import { createLoopbackCodes, type LoopbackCodes } from './login/loopback-code.j
 import { createMetrics, type Metrics } from './observability/metrics.js'
 import { requestIdFor } from './observability/request-id.js'
 import errorHandler from './plugins/error-handler.js'
-import forwardedForWarning from './plugins/forwarded-for-warning.js'
+import forwardedFor from './plugins/forwarded-for.js'
 import gracefulClose from './plugins/graceful-close.js'
 import metricsServer from './plugins/metrics-server.js'
 import observability from './plugins/observability.js'
@@ -148,7 +148,7 @@ export async function buildApp(
     })
 
     await app.register(observability)
-    await app.register(forwardedForWarning)
+    await app.register(forwardedFor)
     await app.register(gracefulClose)
     await app.register(metricsServer)
     await app.register(fastifyCookie, { secret: [...config.cookieSecrets] })

@@ -10,6 +10,7 @@ import {
   requestDeviceLogin,
   submitDecision,
 } from './helpers/device.js'
+import { loginUntilCallback } from './helpers/login.js'
 import { sampleValue } from './helpers/metrics.js'
 import { registryPublicKey } from './helpers/registry-key.js'
 import { verifyRegistryToken } from './helpers/registry-token.js'
@@ -137,4 +138,34 @@ t.test('every device step shows in the metrics and in one log line', async (t) =
   const tokenLine = service.logs.entries().find((entry) => entry.event === 'device_token_issued')
   t.equal(tokenLine?.sub, 'alice')
   t.same(tokenLine?.rules, ['environment'])
+})
+
+t.test('a store that answers nothing: 503 store_unavailable on device routes only', async (t) => {
+  const outagePort = await freePort()
+  const outageProvider = await startTestProvider({ redirectUris: [callbackUrlFor(outagePort)] })
+  t.teardown(() => outageProvider.close())
+  const outage = await startService(outageProvider, outagePort)
+  t.teardown(() => outage.close())
+  const device = await requestDeviceLogin(outage.baseUrl)
+  // A closed store rejects every call as an unreachable one does.
+  await outage.app.deviceStore.close()
+  const json = { accept: 'application/json', 'content-type': 'application/json' }
+  const answers = await Promise.all([
+    fetch(`${outage.baseUrl}/v0/auth/oidc/device`, { method: 'POST', headers: json, body: '{}' }),
+    fetch(`${outage.baseUrl}/v0/auth/oidc/device/token`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ device_code: device.device_code }),
+    }),
+    fetch(`${outage.baseUrl}/v0/auth/oidc/device/confirm?user_code=${device.user_code}`, {
+      headers: json,
+    }),
+  ])
+  for (const answer of answers) {
+    t.equal(answer.status, 503)
+    t.equal(((await answer.json()) as { error: string }).error, 'store_unavailable')
+  }
+  const { browser, callbackUrl } = await loginUntilCallback(`${outage.baseUrl}/v0/auth/oidc/start`)
+  const login = await browser.request(callbackUrl, { headers: { accept: 'application/json' } })
+  t.equal(login.status, 200, 'a browser login still completes')
 })

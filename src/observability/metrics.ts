@@ -136,7 +136,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   return {
     registry,
     authOutcome(step, error) {
-      if (step in deviceSteps) {
+      if (Object.hasOwn(deviceSteps, step)) {
         deviceOutcomes.inc({
           step: deviceSteps[step as keyof typeof deviceSteps],
           outcome: error ?? 'ok',

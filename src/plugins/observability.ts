@@ -54,8 +54,9 @@ function level(reply: FastifyReply, step: AuthStep | undefined): 'error' | 'info
   if (step === 'device_poll' && refusal && routinePollAnswers.has(refusal.code)) return 'debug'
   if (refusal || reply.statusCode >= 400) return 'info'
   // A started login is not an outcome yet (its callback is; abandoned ones are counted in the
-  // logins_started metric), and probes and the JWKS answer every few seconds: at info, their
-  // successes would be noise, and the line costs /start a fifth of its CPU.
+  // logins_started metric), nor is a device code entered (its confirmation or cancellation is),
+  // and probes and the JWKS answer every few seconds: at info, their successes would be noise,
+  // and the line costs /start a fifth of its CPU.
   return step === undefined || step === 'start' || step === 'device_verify' ? 'debug' : 'info'
 }
 

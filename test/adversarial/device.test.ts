@@ -4,6 +4,7 @@
 // documented format and is logged once; no device code, user code or token is ever logged.
 
 import { randomBytes } from 'node:crypto'
+import fc from 'fast-check'
 import t from 'tap'
 import {
   checkLogsLast,
@@ -377,6 +378,111 @@ t.test(
     const json = await browser.request(url, { headers: { accept: 'application/json' } })
     t.equal(json.status, 200)
     t.notMatch(await json.text(), /eyJ/, 'a JSON client at the callback gets no token either')
+  },
+)
+
+t.test('device requests count against the login rate limit, polls do not', async (t) => {
+  const limited = await stage({
+    MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: '3',
+    MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS: '60',
+  })
+  const device = await deviceLogin(limited)
+  const polls = []
+  for (let i = 0; i < 8; i++)
+    polls.push((await pollDeviceToken(limited.base, device.device_code)).status)
+  t.same(polls, Array(8).fill(400), 'eight polls: never 429')
+  await (await fetch(`${limited.base}/v0/auth/oidc/device`)).text()
+  await (await fetch(`${limited.base}/v0.1/auth/oidc/device`)).text()
+  t.match(
+    await refusal(limited.service, () =>
+      post('/v0/auth/oidc/device', '{}', 'application/json', limited),
+    ),
+    refused(429, 'rate_limited'),
+    'the fourth request of the budget',
+  )
+})
+
+t.test(
+  'property: whatever the cookies, codes and bodies, never a 5xx and never a login start',
+  async (t) => {
+    const s = await stage()
+    const { app } = s.service
+    const headerText = fc.string({
+      unit: fc.oneof(
+        fc.constantFrom(...'=;, "\\%\t'),
+        fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)),
+      ),
+      maxLength: 120,
+    })
+    const cookie = fc.oneof(
+      headerText,
+      headerText.map((value) => `mcp_oidc_csrf=${value}`),
+      headerText.map((value) => `__Host-mcp_oidc_csrf=${value}; mcp_oidc_csrf=${value}`),
+    )
+    const text = fc.oneof(
+      fc.string({ maxLength: 80 }),
+      fc.string({ unit: 'binary', maxLength: 80 }),
+      fc.string({
+        unit: fc.constantFrom(...'BCDFGHJKLMNPQRSTVWXZbcdf- \u017f\u212a'),
+        maxLength: 12,
+      }),
+    )
+    const formBody = fc.dictionary(
+      fc.constantFrom(
+        'user_code',
+        '_csrf',
+        'client_name',
+        'device_code',
+        'grant_type',
+        '__proto__',
+      ),
+      text,
+    )
+    const request = fc.record({
+      route: fc.constantFrom(
+        { method: 'POST' as const, path: '/v0/auth/oidc/device' },
+        { method: 'POST' as const, path: '/v0/auth/oidc/device/token' },
+        { method: 'POST' as const, path: '/v0/auth/oidc/device/confirm' },
+        { method: 'POST' as const, path: '/v0/auth/oidc/device/cancel' },
+        { method: 'GET' as const, path: '/v0/auth/oidc/device/confirm' },
+        { method: 'GET' as const, path: '/v0/auth/oidc/device' },
+      ),
+      cookie,
+      code: text,
+      body: formBody,
+      json: fc.boolean(),
+      origin: fc.constantFrom(undefined, s.base, 'null', 'https://evil.example'),
+    })
+    await fc.assert(
+      fc.asyncProperty(
+        request,
+        async ({ route: { method, path }, cookie, code, body, json, origin }) => {
+          const headers: Record<string, string> = { cookie }
+          if (origin !== undefined) headers.origin = origin
+          const payload =
+            method === 'GET'
+              ? undefined
+              : json
+                ? JSON.stringify(body)
+                : new URLSearchParams(Object.entries(body)).toString()
+          if (payload !== undefined) {
+            headers['content-type'] = json
+              ? 'application/json'
+              : 'application/x-www-form-urlencoded'
+          }
+          const url = method === 'GET' ? `${path}?user_code=${encodeURIComponent(code)}` : path
+          const answer = await app.inject({ method, url, headers, payload })
+          const setCookies = [answer.headers['set-cookie'] ?? []].flat()
+          return (
+            answer.statusCode < 500 &&
+            !setCookies.some((line) => line.includes('mcp_oidc_flow_')) &&
+            answer.headers.location === undefined
+          )
+        },
+      ),
+      { seed: 20_261_130, numRuns: Number(process.env.FC_RUNS ?? 1500), endOnFailure: true },
+    )
+    t.pass('no answer was a 5xx, set a flow cookie or redirected')
   },
 )
 

@@ -81,6 +81,13 @@ t.test('behind a trusted proxy, each client address has its own budget', async (
     'a client cannot escape by adding its own X-Forwarded-For entries: the proxy appends the real one',
   )
   t.equal((await from('203.0.113.2')).status, 302, 'another client is not affected')
+  for (const forged of ['your own address 192.0.2.10 (verified)', 'x'.repeat(12_000), 'unknown']) {
+    t.match(
+      await refusal(proxied.service, () => from(forged)),
+      refused(400, 'invalid_request', /not an IP address/),
+      'an entry that is no IP address never stands for the client',
+    )
+  }
   const logged = proxied.service.logs
     .entries()
     .some(

@@ -199,6 +199,13 @@ async function run(): Promise<void> {
       t.equal(seen?.headers['x-forwarded-proto'], 'http')
       t.equal(seen?.headers['x-forwarded-for'], '127.0.0.1')
     }
+    const forged = await fetch(`${base}/`, { headers: { 'x-forwarded-for': '192.0.2.10, junk' } })
+    t.same(await forged.json(), { from: 'registry' })
+    t.equal(
+      registry.seen.at(-1)?.headers['x-forwarded-for'],
+      '127.0.0.1',
+      "a client's own X-Forwarded-For is overwritten, not passed on",
+    )
     const before = registry.seen.length
     for (const path of ['/v0/auth/oidc/start', '/v0.1/auth/oidc/start', '/v0/auth/oidc']) {
       await fetch(`${base}${path}`, { redirect: 'manual' })

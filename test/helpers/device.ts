@@ -1,6 +1,7 @@
 // Drives a device login (RFC 8628) the way a terminal and a browser would, without a browser.
 
 import { TestBrowser } from './browser.js'
+import { decodeHtml } from './html.js'
 
 export interface DeviceAuthorization {
   device_code: string
@@ -47,29 +48,18 @@ export async function pollDeviceToken(
   return { status: response.status, body: (await response.json()) as PollAnswer['body'] }
 }
 
-/** The text of an attribute value as a browser reads it (the pages escape &, <, >, quotes). */
-export function unescapeAttribute(value: string): string {
-  return value
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&#96;/g, '`')
-    .replace(/&amp;/g, '&')
-}
-
 /** The anti-forgery value of a confirmation page's forms. */
 export function csrfTokenOf(page: string): string {
   const token = /name="_csrf" value="([^"]*)"/.exec(page)?.[1]
   if (token === undefined) throw new Error('the page has no anti-forgery value')
-  return unescapeAttribute(token)
+  return decodeHtml(token)
 }
 
 /** Where the page after a confirmation sends the browser: the provider's authorization URL. */
 export function continueUrlOf(page: string): URL {
   const href = /<a class="button" href="([^"]*)"/.exec(page)?.[1]
   if (href === undefined) throw new Error('the page has no link onwards')
-  return new URL(unescapeAttribute(href))
+  return new URL(decodeHtml(href))
 }
 
 export interface ConfirmationPage {
