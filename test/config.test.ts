@@ -204,6 +204,31 @@ t.test('bad configuration names the variable and the fix, never the value', asyn
       { http_proxy: 'socks5://user:proxy-password@proxy:1080' },
       /http_proxy must be an http:\/\/ or https:\/\/ proxy URL/,
     ],
+    [
+      'a store URL of another scheme',
+      { MCP_REGISTRY_OIDC_REDIS_URL: 'http://:store-password@valkey:6379' },
+      /MCP_REGISTRY_OIDC_REDIS_URL must start with redis:\/\/ or rediss:\/\/ \(TLS\)/,
+    ],
+    [
+      'a store URL that is no URL',
+      { MCP_REGISTRY_OIDC_REDIS_URL: 'valkey:6379:store-password' },
+      /MCP_REGISTRY_OIDC_REDIS_URL (is not a URL|must start with redis)/,
+    ],
+    [
+      'a store URL with options in its query',
+      { MCP_REGISTRY_OIDC_REDIS_URL: 'redis://:store-password@valkey:6379?enableOfflineQueue=1' },
+      /MCP_REGISTRY_OIDC_REDIS_URL must not contain a query string/,
+    ],
+    [
+      'a store URL with a path',
+      { MCP_REGISTRY_OIDC_REDIS_URL: 'rediss://:store-password@valkey:6379/some/path' },
+      /MCP_REGISTRY_OIDC_REDIS_URL has a path that is not a database number/,
+    ],
+    [
+      'a store URL without a host',
+      { MCP_REGISTRY_OIDC_REDIS_URL: 'redis://:store-password@:6379' },
+      /MCP_REGISTRY_OIDC_REDIS_URL (names no host|is not a URL)/,
+    ],
   ]
   for (const [name, overrides, expected] of cases) {
     const line = await startupLine(overrides)

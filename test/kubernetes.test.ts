@@ -47,6 +47,8 @@ function podEnvironment(): Record<string, string> {
     MCP_REGISTRY_OIDC_COOKIE_SECRET: testCookieSecret,
     MCP_REGISTRY_JWT_PRIVATE_KEY: testSigningSeedHex,
     MCP_REGISTRY_OIDC_CLIENT_SECRET: 'client-secret-for-the-test',
+    // Nothing listens there: the service starts all the same, its device routes answer 503.
+    MCP_REGISTRY_OIDC_REDIS_URL: 'redis://127.0.0.1:1',
   }
   const values: Record<string, string> = {}
   for (const [name, entry] of env) {
@@ -65,7 +67,15 @@ t.test(
     for (const name of envSchema.required) t.ok(env.has(name), `required ${name} is set`)
     // Behind the ingress, without it every client would share one rate-limit budget.
     t.ok(env.get('MCP_REGISTRY_OIDC_TRUST_PROXY')?.value, 'the ingress is a trusted proxy')
-    for (const name of ['MCP_REGISTRY_OIDC_COOKIE_SECRET', 'MCP_REGISTRY_JWT_PRIVATE_KEY']) {
+    // Three replicas: device logins and the rate limit need the store they share.
+    t.ok(deployment.spec.replicas > 1)
+    t.ok(env.has('MCP_REGISTRY_OIDC_REDIS_URL'), 'the replicas share a store')
+    t.match(secret.stringData['redis-url'], /^rediss?:\/\//)
+    for (const name of [
+      'MCP_REGISTRY_OIDC_COOKIE_SECRET',
+      'MCP_REGISTRY_JWT_PRIVATE_KEY',
+      'MCP_REGISTRY_OIDC_REDIS_URL',
+    ]) {
       t.ok(env.get(name)?.valueFrom?.secretKeyRef, `${name} comes from a Secret`)
     }
     for (const [name, entry] of env) {

@@ -35,6 +35,7 @@ interface ValidatedEnv {
   MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: number
   MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS: number
   MCP_REGISTRY_OIDC_TRUST_PROXY?: string
+  MCP_REGISTRY_OIDC_REDIS_URL?: string
   MCP_REGISTRY_OIDC_PROVIDER_REFRESH_SECONDS: number
   MCP_REGISTRY_OIDC_REQUEST_TIMEOUT_SECONDS: number
   PORT: number
@@ -100,6 +101,7 @@ export const envSchema = {
     MCP_REGISTRY_OIDC_RATE_LIMIT_MAX: wholeNumber(0, 1_000_000, 120),
     MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS: wholeNumber(1, 86_400, 60),
     MCP_REGISTRY_OIDC_TRUST_PROXY: {},
+    MCP_REGISTRY_OIDC_REDIS_URL: {},
     MCP_REGISTRY_OIDC_PROVIDER_REFRESH_SECONDS: wholeNumber(1, 86_400, 600),
     // Headers and body must have arrived within this many seconds, else 408 (slow clients).
     MCP_REGISTRY_OIDC_REQUEST_TIMEOUT_SECONDS: wholeNumber(1, 300, 10),
@@ -149,6 +151,11 @@ export interface Config {
   /** Requests per window and client address on the login routes; 0 turns the limit off. */
   readonly rateLimitMax: number
   readonly rateLimitWindowSeconds: number
+  /**
+   * The Redis or Valkey server the replicas share (device logins, the login rate limit); undefined:
+   * device logins live in this process's memory and each process counts its own rate limit.
+   */
+  readonly redisUrl: URL | undefined
   /** Proxies whose X-Forwarded-For is believed (addresses, CIDR ranges, proxy-addr names); empty: none. */
   readonly trustedProxies: readonly string[]
   /** How often provider metadata and keys are fetched again once loaded. */
@@ -327,6 +334,42 @@ function parseTrustedProxies(value: string | undefined): string[] {
   return entries
 }
 
+/**
+ * MCP_REGISTRY_OIDC_REDIS_URL: `redis://` or `rediss://` (TLS), a host, optionally a port, a user
+ * and password, and a database number as the path. A query string is refused: the client library
+ * would read it as connection options that override the service's fail-fast settings. Messages
+ * never repeat the value, which may hold a password.
+ */
+function parseRedisUrl(value: string | undefined): URL | undefined {
+  const variable = 'MCP_REGISTRY_OIDC_REDIS_URL'
+  const trimmed = value?.trim()
+  if (!trimmed) return undefined
+  const example = 'e.g. redis://valkey:6379 or rediss://:password@redis.example.com:6380/0'
+  let url: URL
+  try {
+    url = new URL(trimmed)
+  } catch {
+    throw new ConfigError(variable, `is not a URL: set it to ${example}`)
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new ConfigError(
+      variable,
+      `must start with redis:// or rediss:// (TLS): set it to ${example}`,
+    )
+  }
+  if (url.hostname === '') throw new ConfigError(variable, `names no host: set it to ${example}`)
+  if (url.search || url.hash) {
+    throw new ConfigError(variable, 'must not contain a query string or a #fragment')
+  }
+  if (!/^\/?([0-9]{1,5})?$/.test(url.pathname)) {
+    throw new ConfigError(
+      variable,
+      'has a path that is not a database number: use e.g. /0, or no path',
+    )
+  }
+  return url
+}
+
 /** The metrics listener must never share the port the proxy routes to. */
 function parseMetricsPort(metricsPort: number, port: number): number | undefined {
   if (metricsPort === 0) return undefined
@@ -489,6 +532,7 @@ function buildConfig(raw: ValidatedEnv): Config {
     jwksRefetchCooldownMs: raw.MCP_REGISTRY_OIDC_JWKS_REFETCH_COOLDOWN_MS,
     rateLimitMax: raw.MCP_REGISTRY_OIDC_RATE_LIMIT_MAX,
     rateLimitWindowSeconds: raw.MCP_REGISTRY_OIDC_RATE_LIMIT_WINDOW_SECONDS,
+    redisUrl: parseRedisUrl(raw.MCP_REGISTRY_OIDC_REDIS_URL),
     trustedProxies: parseTrustedProxies(raw.MCP_REGISTRY_OIDC_TRUST_PROXY),
     providerRefreshMs: raw.MCP_REGISTRY_OIDC_PROVIDER_REFRESH_SECONDS * 1000,
     requestTimeoutMs: raw.MCP_REGISTRY_OIDC_REQUEST_TIMEOUT_SECONDS * 1000,

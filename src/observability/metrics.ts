@@ -1,8 +1,25 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { ProviderObserver } from '../provider/provider.js'
+import type { SharedStoreObserver } from '../shared-store/connection.js'
 
 /** The steps of a login or an exchange that each end in exactly one outcome. */
-export type AuthStep = 'start' | 'callback' | 'exchange' | 'redeem'
+export type AuthStep =
+  | 'start'
+  | 'callback'
+  | 'exchange'
+  | 'redeem'
+  | 'device_request'
+  | 'device_verify'
+  | 'device_cancel'
+  | 'device_poll'
+
+/** The device login's own steps; a confirmed device login goes through `start` and `callback`. */
+const deviceSteps = {
+  device_request: 'request',
+  device_verify: 'verify',
+  device_cancel: 'cancel',
+  device_poll: 'poll',
+} as const satisfies Partial<Record<AuthStep, string>>
 
 const prefix = 'mcp_registry_oidc_'
 
@@ -19,6 +36,8 @@ export interface Metrics {
   /** One minted token, counted once for each policy rule that granted it. */
   ruleGrants(rules: readonly string[]): void
   readonly provider: ProviderObserver
+  /** The Redis or Valkey connection's state (mcp_registry_oidc_store_up). */
+  readonly sharedStore: SharedStoreObserver
 }
 
 export interface MetricsOptions {
@@ -28,6 +47,8 @@ export interface MetricsOptions {
   processMetrics: boolean
   /** The policy's rule names: the only values of the `rule` label, each exported from the start. */
   ruleNames: readonly string[]
+  /** Whether device logins live in a shared store (Redis or Valkey) that can be unreachable. */
+  sharedStore: boolean
 }
 
 export function createMetrics(options: MetricsOptions): Metrics {
@@ -63,6 +84,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
     labelNames: ['outcome'] as const,
     registers,
   })
+  const deviceOutcomes = new Counter({
+    name: `${prefix}device_steps_total`,
+    help: 'Device login steps by step (request: POST /auth/oidc/device; verify: the code looked up for the confirmation page; cancel; poll: POST /auth/oidc/device/token) and outcome: ok or the SPEC error code (a poll answered authorization_pending or slow_down too).',
+    labelNames: ['step', 'outcome'] as const,
+    registers,
+  })
   const providerRequests = new Histogram({
     name: `${prefix}provider_request_duration_seconds`,
     help: 'Requests to the OpenID provider by endpoint (discovery, jwks, token) and outcome (ok, http_error, failed).',
@@ -84,6 +111,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
       this.set(options.isReady() ? 1 : 0)
     },
   })
+  const storeUp = new Gauge({
+    name: `${prefix}store_up`,
+    help: 'Whether the device-login store answers: 1 while the shared Redis or Valkey server is connected (always 1 for the in-memory store), else 0.',
+    registers,
+  })
+  storeUp.set(options.sharedStore ? 0 : 1)
   const ruleGrants = new Counter({
     name: `${prefix}rule_grants_total`,
     help: 'Registry tokens minted, counted once for each policy rule that granted permissions to it.',
@@ -103,7 +136,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
   return {
     registry,
     authOutcome(step, error) {
-      if (step === 'exchange') {
+      if (Object.hasOwn(deviceSteps, step)) {
+        deviceOutcomes.inc({
+          step: deviceSteps[step as keyof typeof deviceSteps],
+          outcome: error ?? 'ok',
+        })
+      } else if (step === 'exchange') {
         exchanges.inc({ outcome: error ?? 'ok' })
       } else if (step === 'redeem') {
         redemptions.inc({ outcome: error ?? 'ok' })
@@ -128,6 +166,11 @@ export function createMetrics(options: MetricsOptions): Metrics {
       },
       refresh(kind, outcome) {
         providerRefreshes.inc({ kind, outcome })
+      },
+    },
+    sharedStore: {
+      state(up) {
+        storeUp.set(up ? 1 : 0)
       },
     },
   }

@@ -39,6 +39,7 @@ t.test(
       'nginx',
       'postgres',
       'registry',
+      'valkey',
     ])
     for (const [name, service] of Object.entries(services)) {
       t.ok(service.image ?? service.build, `${name} has an image or a build`)
@@ -139,3 +140,23 @@ t.test('the service, the provider and the registry agree', async (t) => {
   t.match(services.registry?.image, 'ghcr.io/modelcontextprotocol/registry:')
   t.match(registry.MCP_REGISTRY_DATABASE_URL, /^postgres:\/\/[^@]+@postgres:5432\//)
 })
+
+t.test(
+  'the shared store: Valkey, pinned to a major version, unpublished, not persisted',
+  async (t) => {
+    const valkey = services.valkey as Service & { command?: string[] }
+    t.match(
+      valkey.image,
+      /^valkey\/valkey:[0-9]+(-alpine)?$/,
+      'the official image, a major version',
+    )
+    t.same(valkey.ports, undefined, 'only the login service reaches it')
+    t.same(valkey.volumes, undefined, 'no data volume')
+    t.same(valkey.command, ['valkey-server', '--save', '', '--appendonly', 'no'])
+    const url = new URL(env('mcp-registry-oidc').MCP_REGISTRY_OIDC_REDIS_URL as string)
+    t.equal(url.protocol, 'redis:')
+    t.ok(services[url.hostname], `the URL names a service: ${url.hostname}`)
+    t.equal(url.port, '6379')
+    t.same(services['mcp-registry-oidc']?.depends_on?.valkey, { condition: 'service_started' })
+  },
+)

@@ -1,27 +1,16 @@
 import { spawn } from 'node:child_process'
-import { accessSync, constants } from 'node:fs'
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { join } from 'node:path'
 import type { Test } from 'tap'
 import { callbackPath } from './login.js'
-import { skipWhenMissing } from './required-tool.js'
+import { programPath, skipWhenMissing } from './required-tool.js'
 import { freePort, startTestProvider, type TestProvider } from './test-provider.js'
 import { acceptsConnections, waitFor } from './wait.js'
 
 /** Debian's nginx binary, or undefined when it is not installed. */
 export function nginxBinary(): string | undefined {
-  const candidates = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin']
-  for (const directory of candidates) {
-    const path = join(directory, 'nginx')
-    try {
-      accessSync(path, constants.X_OK)
-      return path
-    } catch {
-      // try the next one
-    }
-  }
-  return undefined
+  return programPath('nginx', '/usr/sbin')
 }
 
 /** Why nginx tests cannot run on this machine, or undefined when they can. */

@@ -2,6 +2,8 @@
 // they skip and say what to install; under CI=true they fail instead, so that a green CI run means
 // the browser and proxy tests really ran.
 
+import { accessSync, constants } from 'node:fs'
+import { delimiter, join } from 'node:path'
 import type { Test } from 'tap'
 
 type Environment = Readonly<Record<string, string | undefined>>
@@ -38,4 +40,21 @@ export async function whenToolPresent(
     return
   }
   t.plan(0, `skipped: ${missing}`)
+}
+
+/**
+ * The path of an executable program on PATH or in `alsoIn` (Debian puts daemons in /usr/sbin,
+ * which a user's PATH may lack), or undefined when there is none.
+ */
+export function programPath(name: string, alsoIn: string): string | undefined {
+  for (const directory of [...(process.env.PATH ?? '').split(delimiter), alsoIn]) {
+    const path = join(directory, name)
+    try {
+      accessSync(path, constants.X_OK)
+      return path
+    } catch {
+      // try the next one
+    }
+  }
+  return undefined
 }
