@@ -32,7 +32,7 @@ import otherMethods from './routes/auth/other-methods.js'
 import start from './routes/auth/start.js'
 import token from './routes/auth/token.js'
 import health from './routes/health.js'
-import { connectSharedStore, type SharedStoreConnection } from './shared-store/connection.js'
+import { connectSharedStore } from './shared-store/connection.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
