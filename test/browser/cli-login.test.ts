@@ -35,6 +35,7 @@ async function run(): Promise<void> {
         '--url',
         service.baseUrl,
         '--no-browser',
+        '--no-device',
         '--timeout',
         '60',
       ],

@@ -33,8 +33,18 @@ export interface Run {
   readonly opened: string[]
 }
 
-/** A CLI environment with a fresh home directory, removed when `t` ends. */
-export async function cliRun(t: Test, openBrowser?: (url: string) => Promise<void>): Promise<Run> {
+/** A desktop session on Linux: `login` picks the loopback flow by itself there. */
+export const DESKTOP_ENV: Readonly<Record<string, string>> = { DISPLAY: ':0' }
+
+/**
+ * A CLI environment with a fresh home directory, removed when `t` ends. The environment is a
+ * desktop's unless `overrides.env` says otherwise; `overrides` also sets the clock and the rest.
+ */
+export async function cliRun(
+  t: Test,
+  openBrowser?: (url: string) => Promise<void>,
+  overrides: Partial<CliIo> = {},
+): Promise<Run> {
   const home = await mkdtemp(join(tmpdir(), 'mcp-oidc-home-'))
   t.teardown(() => rm(home, { recursive: true, force: true }))
   const out = { stdout: '', stderr: '' }
@@ -44,6 +54,9 @@ export async function cliRun(t: Test, openBrowser?: (url: string) => Promise<voi
     stderr: { write: (text: string) => (out.stderr += text) },
     homeDir: home,
     openBrowser: openBrowser ?? (async (url) => void opened.push(url)),
+    env: DESKTOP_ENV,
+    platform: 'linux',
+    ...overrides,
   }
   return { io, home, out, opened }
 }
