@@ -80,8 +80,8 @@ export function readPollAnswer(
   if (status >= 500) {
     const why =
       status === 503 && error === 'store_unavailable'
-        ? 'the service cannot reach its store of device logins'
-        : `the service answered ${describeError(status, body)}`
+        ? 'The service cannot reach its store of device logins'
+        : `The service answered ${describeError(status, body)}`
     return { kind: 'unavailable', why }
   }
   if (status === 400 && error === 'access_denied') {
@@ -179,7 +179,7 @@ async function pollForToken(
       })
       result = readPollAnswer(response.status, await jsonOf(response))
     } catch {
-      result = { kind: 'unavailable', why: 'the service could not be reached' }
+      result = { kind: 'unavailable', why: 'The service could not be reached' }
     }
     switch (result.kind) {
       case 'token':

@@ -41,10 +41,8 @@ export async function jsonOf(response: Response): Promise<Record<string, unknown
   try {
     for await (const chunk of response.body) {
       size += chunk.byteLength
-      if (size > MAX_ANSWER_BYTES) {
-        await response.body.cancel().catch(() => {})
-        return undefined
-      }
+      // Leaving the loop cancels the rest of the body.
+      if (size > MAX_ANSWER_BYTES) return undefined
       chunks.push(chunk)
     }
     const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'))

@@ -229,10 +229,10 @@ t.test('outages while polling: retried at the interval, said once each', async (
   t.equal(err.split('cannot reach its store').length - 1, 1, 'the store outage is said once')
   t.match(
     err,
-    'the service cannot reach its store of device logins; trying again every 5 seconds until the code expires.',
+    'The service cannot reach its store of device logins; trying again every 5 seconds until the code expires.',
   )
-  t.match(err, 'the service could not be reached; trying again')
-  t.match(err, 'the service answered 502: bad_gateway; trying again')
+  t.match(err, 'The service could not be reached; trying again')
+  t.match(err, 'The service answered 502: bad_gateway; trying again')
   t.match(err, 'The service answers again; still waiting for the sign-in.')
   t.ok((await savedToken(run)).token)
 })
