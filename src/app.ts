@@ -3,6 +3,8 @@ import proxyAddr from '@fastify/proxy-addr'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import type { DestinationStream } from 'pino'
 import { type Config, type Environment, loadConfig } from './config/config.js'
+import { createDeviceStore } from './device/create-store.js'
+import type { DeviceStore } from './device/store.js'
 import { pageSecurityHeaders } from './http/respond.js'
 import { loggerOptions } from './logger.js'
 import { createLoopbackCodes, type LoopbackCodes } from './login/loopback-code.js'
@@ -22,6 +24,8 @@ import {
 } from './provider/provider.js'
 import { createRegistryTokenIssuer, type RegistryTokenIssuer } from './registry/issuer.js'
 import callback from './routes/auth/callback.js'
+import deviceApi from './routes/auth/device/api.js'
+import devicePages from './routes/auth/device/pages.js'
 import disabled from './routes/auth/disabled.js'
 import exchange from './routes/auth/exchange.js'
 import otherMethods from './routes/auth/other-methods.js'
@@ -40,6 +44,8 @@ declare module 'fastify' {
     /** Whether X-Forwarded-For from this peer address is believed (MCP_REGISTRY_OIDC_TRUST_PROXY). */
     isTrustedProxy(address: string): boolean
     metrics: Metrics
+    /** The device logins' state (src/device), this service's only state between requests. */
+    deviceStore: DeviceStore
   }
 }
 
@@ -47,6 +53,8 @@ export interface AppOptions {
   /** Where logs go; tests pass a stream to read them back. Defaults to stdout. */
   logStream?: DestinationStream
 }
+
+const securityHeaders = Object.entries(pageSecurityHeaders)
 
 /** Every version prefix the login routes answer under. */
 export const apiPrefixes = ['/v0', '/v0.1'] as const
@@ -126,8 +134,9 @@ export async function buildApp(
       app.provider.start()
       app.issuers.start()
     })
+    app.decorate('deviceStore', createDeviceStore(config, app.log))
     app.addHook('onClose', async () => {
-      await Promise.all([app.provider.close(), app.issuers.close()])
+      await Promise.all([app.provider.close(), app.issuers.close(), app.deviceStore.close()])
     })
 
     await app.register(observability)
@@ -148,8 +157,11 @@ export async function buildApp(
       await app.register(
         async (auth) => {
           if (rateLimit) auth.addHook('onRequest', rateLimit)
+          // Answers that set their own (a page with a form: its form-action) keep them.
           auth.addHook('onSend', async (_request, reply, payload) => {
-            reply.headers(pageSecurityHeaders)
+            for (const [name, value] of securityHeaders) {
+              if (!reply.hasHeader(name)) reply.header(name, value)
+            }
             return payload
           })
           if (!config.enabled) return auth.register(disabled)
@@ -157,6 +169,8 @@ export async function buildApp(
           await auth.register(callback)
           await auth.register(exchange)
           await auth.register(token)
+          await auth.register(deviceApi)
+          await auth.register(devicePages)
           await auth.register(otherMethods)
         },
         { prefix },

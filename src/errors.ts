@@ -35,6 +35,29 @@ export const errorCatalog = {
     description:
       'The code is expired, altered or not made by this service, or the code_verifier does not match. Start the login again.',
   },
+  authorization_pending: {
+    status: 400,
+    description:
+      'The person has not finished signing in yet. Poll again after the interval (RFC 8628).',
+  },
+  slow_down: {
+    status: 400,
+    description: 'Polled too soon. Wait 5 seconds longer between polls from now on (RFC 8628).',
+  },
+  access_denied: {
+    status: 400,
+    description:
+      'The sign-in was cancelled in the browser, or the account is not allowed a registry token here. Start the device login again.',
+  },
+  expired_token: {
+    status: 400,
+    description: 'The device code has expired. Start the device login again.',
+  },
+  user_code_invalid: {
+    status: 400,
+    description:
+      'This code is unknown, has expired or was used already. Check the code your terminal shows; if it has expired, start the login in the terminal again.',
+  },
   idp_error: {
     status: 400,
     description: 'The identity provider refused the login. Start the login again.',
@@ -43,6 +66,11 @@ export const errorCatalog = {
     status: 401,
     description:
       'The identity token failed verification, so no registry token was issued. Start the login again; if this keeps happening, ask the operator of this service to check its provider settings and clock.',
+  },
+  cross_site_request: {
+    status: 403,
+    description:
+      "This confirmation did not come from this service's own page, so it was refused. Open the sign-in link from your terminal again.",
   },
   claims_not_allowed: {
     status: 403,
@@ -74,6 +102,11 @@ export const errorCatalog = {
   provider_unavailable: {
     status: 503,
     description: 'The identity provider cannot be reached yet. Try again in a moment.',
+  },
+  store_unavailable: {
+    status: 503,
+    description:
+      'Device logins are unavailable right now: their store cannot be reached or is full. Try again in a moment, or sign in with a browser on this machine.',
   },
 } as const satisfies Record<string, { status: number; description: string }>
 

@@ -23,6 +23,8 @@ export function loggerOptions(
         '*.oidc_token',
         '*.id_token',
         '*.code',
+        '*.device_code',
+        '*.user_code',
         '*.client_secret',
       ],
       censor: '[redacted]',

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AuthError } from '../errors.js'
 import { renderErrorPage } from '../pages/error-page.js'
-import { pageContentSecurityPolicy } from '../pages/html.js'
+import { formPageContentSecurityPolicy, pageContentSecurityPolicy } from '../pages/html.js'
 
 /** Headers for every answer that may carry a token or an error about a login. */
 export const pageSecurityHeaders = {
@@ -12,6 +12,19 @@ export const pageSecurityHeaders = {
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
 } as const
+
+/**
+ * The same for a page with a form that submits to this service (the device login's): the form
+ * may submit here, and the browser names this origin in the POST's `Origin` (see renderDocument's
+ * `referrer`). Other sites still learn nothing of these pages' addresses.
+ */
+export const formPageSecurityHeaders = {
+  ...pageSecurityHeaders,
+  'referrer-policy': 'same-origin',
+  'content-security-policy': formPageContentSecurityPolicy,
+} as const
+
+type SecurityHeaders = typeof pageSecurityHeaders | typeof formPageSecurityHeaders
 
 /** Browsers navigating ask for text/html; API clients do not. */
 export function wantsHtml(request: FastifyRequest): boolean {
@@ -27,12 +40,13 @@ export function acceptsOnlyJson(request: FastifyRequest): boolean {
   return types.length > 0 && types.every((type) => type === 'application/json')
 }
 
-export function sendHtml(reply: FastifyReply, statusCode: number, html: string): FastifyReply {
-  return reply
-    .code(statusCode)
-    .headers(pageSecurityHeaders)
-    .type('text/html; charset=utf-8')
-    .send(html)
+export function sendHtml(
+  reply: FastifyReply,
+  statusCode: number,
+  html: string,
+  headers: SecurityHeaders = pageSecurityHeaders,
+): FastifyReply {
+  return reply.code(statusCode).headers(headers).type('text/html; charset=utf-8').send(html)
 }
 
 export function sendError(

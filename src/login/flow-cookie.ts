@@ -17,6 +17,11 @@ export interface Flow {
    * is redeemed only with the matching verifier.
    */
   readonly callerCodeChallenge: string | undefined
+  /**
+   * A device login's user key (src/device): the callback records the verdict on that request
+   * for the terminal instead of handing a token to the browser. Such a flow has no target.
+   */
+  readonly deviceUserKey: string | undefined
   /** Unix seconds; the lifetime is enforced from this, not only by `Max-Age`. */
   readonly createdAt: number
 }
@@ -94,6 +99,7 @@ interface EncodedFlow {
   t: number
   k?: RedirectTarget['kind']
   u?: string
+  d?: string
 }
 
 export function encodeFlow(flow: Flow): string {
@@ -109,6 +115,7 @@ export function encodeFlow(flow: Flow): string {
     encoded.k = flow.target.kind
     encoded.u = flow.target.url
   }
+  if (flow.deviceUserKey !== undefined) encoded.d = flow.deviceUserKey
   return Buffer.from(JSON.stringify(encoded)).toString('base64url')
 }
 
@@ -123,10 +130,11 @@ export function decodeFlow(value: string): Flow | undefined {
     return undefined
   }
   if (typeof parsed !== 'object' || parsed === null) return undefined
-  const { s, n, v, c, p, t, k, u } = parsed
+  const { s, n, v, c, p, t, k, u, d } = parsed
   if (!isString(s) || !isString(n) || !isString(v) || !Number.isSafeInteger(t)) return undefined
   if (c !== undefined && !isString(c)) return undefined
   if (p !== undefined && !isString(p)) return undefined
+  if (d !== undefined && !isString(d)) return undefined
   let target: RedirectTarget | undefined
   if (k !== undefined || u !== undefined) {
     if ((k !== 'loopback' && k !== 'allowlisted') || !isString(u)) return undefined
@@ -135,6 +143,8 @@ export function decodeFlow(value: string): Flow | undefined {
   // A loopback login without the caller's challenge would have to hand the token to whoever
   // listens there (a cookie made before codes existed): it is not a flow this service finishes.
   if (target?.kind === 'loopback' && p === undefined) return undefined
+  // A device login ends on the device's page, never at a target.
+  if (d !== undefined && target !== undefined) return undefined
   return {
     state: s,
     nonce: n,
@@ -142,6 +152,7 @@ export function decodeFlow(value: string): Flow | undefined {
     callerState: c,
     callerCodeChallenge: p,
     target,
+    deviceUserKey: d,
     createdAt: t as number,
   }
 }

@@ -2,7 +2,23 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { ProviderObserver } from '../provider/provider.js'
 
 /** The steps of a login or an exchange that each end in exactly one outcome. */
-export type AuthStep = 'start' | 'callback' | 'exchange' | 'redeem'
+export type AuthStep =
+  | 'start'
+  | 'callback'
+  | 'exchange'
+  | 'redeem'
+  | 'device_request'
+  | 'device_verify'
+  | 'device_cancel'
+  | 'device_poll'
+
+/** The device login's own steps; a confirmed device login goes through `start` and `callback`. */
+const deviceSteps = {
+  device_request: 'request',
+  device_verify: 'verify',
+  device_cancel: 'cancel',
+  device_poll: 'poll',
+} as const satisfies Partial<Record<AuthStep, string>>
 
 const prefix = 'mcp_registry_oidc_'
 
@@ -63,6 +79,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
     labelNames: ['outcome'] as const,
     registers,
   })
+  const deviceOutcomes = new Counter({
+    name: `${prefix}device_steps_total`,
+    help: 'Device login steps by step (request: POST /auth/oidc/device; verify: the code looked up for the confirmation page; cancel; poll: POST /auth/oidc/device/token) and outcome: ok or the SPEC error code (a poll answered authorization_pending or slow_down too).',
+    labelNames: ['step', 'outcome'] as const,
+    registers,
+  })
   const providerRequests = new Histogram({
     name: `${prefix}provider_request_duration_seconds`,
     help: 'Requests to the OpenID provider by endpoint (discovery, jwks, token) and outcome (ok, http_error, failed).',
@@ -103,7 +125,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
   return {
     registry,
     authOutcome(step, error) {
-      if (step === 'exchange') {
+      if (Object.hasOwn(deviceSteps, step)) {
+        deviceOutcomes.inc({
+          step: deviceSteps[step as keyof typeof deviceSteps],
+          outcome: error ?? 'ok',
+        })
+      } else if (step === 'exchange') {
         exchanges.inc({ outcome: error ?? 'ok' })
       } else if (step === 'redeem') {
         redemptions.inc({ outcome: error ?? 'ok' })

@@ -64,6 +64,22 @@ const ERROR_COPY: Readonly<Record<string, ErrorCopy>> = {
     title: 'That redirect address is not allowed',
     hint: 'The tool that started the sign-in asked to return to an address this service does not trust.',
   },
+  user_code_invalid: {
+    title: 'That code did not work',
+    hint: 'Enter the code your terminal shows now. Codes expire after 10 minutes; if yours has, start the login in the terminal again.',
+  },
+  cross_site_request: {
+    title: 'This confirmation was refused',
+    hint: 'Only the confirmation page of this service can confirm a sign-in. If you did not mean to confirm anything, you can close this page.',
+  },
+  store_unavailable: {
+    title: 'Terminal sign-in is temporarily unavailable',
+    hint: 'Wait a moment and try again, or sign in with a browser on the machine that needs the token.',
+  },
+  rate_limited: {
+    title: 'Too many attempts',
+    hint: 'Wait a few minutes before you try again.',
+  },
   oidc_disabled: {
     title: 'Sign-in is turned off',
     hint: 'OpenID Connect sign-in is disabled on this registry.',

@@ -13,16 +13,23 @@ export const pageStyle: string = assets.style
 const style = rawText('style', assets.style)
 const script = rawText('script', assets.script)
 
-/** The Content-Security-Policy of every page rendered here. */
-export const pageContentSecurityPolicy: string = [
-  "default-src 'none'",
-  `style-src ${sha256Source(assets.style)}`,
-  `script-src ${sha256Source(assets.script)}`,
-  'img-src data:',
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ')
+function contentSecurityPolicy(formAction: string): string {
+  return [
+    "default-src 'none'",
+    `style-src ${sha256Source(assets.style)}`,
+    `script-src ${sha256Source(assets.script)}`,
+    'img-src data:',
+    "base-uri 'none'",
+    `form-action ${formAction}`,
+    "frame-ancestors 'none'",
+  ].join('; ')
+}
+
+/** The Content-Security-Policy of every page rendered here, except those with a form. */
+export const pageContentSecurityPolicy: string = contentSecurityPolicy("'none'")
+
+/** The same for the device login's pages, whose forms submit to this service and nowhere else. */
+export const formPageContentSecurityPolicy: string = contentSecurityPolicy("'self'")
 
 /** Inline SVG icons (decorative). */
 export const icons = {
@@ -41,6 +48,14 @@ export interface DocumentInput {
    * with rawText(). The service's own pages never use it: their CSP allows the shared one only.
    */
   extraStyle?: Html
+  /** More elements for the head (the device login's refresh to the provider). */
+  head?: Html
+  /**
+   * The page's referrer policy, which must agree with its Referrer-Policy header. A page whose
+   * form POSTs here says `same-origin`: under `no-referrer` browsers send `Origin: null` with the
+   * POST, which the service cannot tell from another site's.
+   */
+  referrer?: 'no-referrer' | 'same-origin'
   footer?: string
 }
 
@@ -50,6 +65,8 @@ export function renderDocument({
   body,
   script: withScript = false,
   extraStyle,
+  head,
+  referrer = 'no-referrer',
   footer = 'mcp-registry-oidc',
 }: DocumentInput): string {
   return html`<!doctype html>
@@ -58,12 +75,12 @@ export function renderDocument({
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="${referrer}">
 <meta name="robots" content="noindex, nofollow">
 <title>${title}</title>
 <link rel="icon" href="data:,">
 <style>${style}</style>
-${extraStyle === undefined ? '' : html`<style>${extraStyle}</style>\n`}</head>
+${extraStyle === undefined ? '' : html`<style>${extraStyle}</style>\n`}${head === undefined ? '' : html`${head}\n`}</head>
 <body>
 ${body}
 <footer>${footer}</footer>

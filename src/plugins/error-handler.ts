@@ -23,6 +23,9 @@ const fastifyRefusals = (expectedBody: string): Record<string, [ErrorCode, strin
     'invalid_request',
     `The request body is not valid JSON: ${expectedBody}`,
   ],
+  // @fastify/csrf-protection: the anti-forgery cookie or the form's value is missing or wrong.
+  FST_CSRF_MISSING_SECRET: ['cross_site_request'],
+  FST_CSRF_INVALID_TOKEN: ['cross_site_request'],
 })
 
 function toAuthError(error: FastifyError, request: FastifyRequest): AuthError {
@@ -55,8 +58,16 @@ const restartableCodes = new Set<ErrorCode>([
   'provider_unavailable',
 ])
 
+/** Where a person whose device login failed on its pages can enter the code again. */
+const deviceRestartCodes = new Set<ErrorCode>(['user_code_invalid', 'cross_site_request'])
+
 async function errorHandler(app: FastifyInstance) {
   const startUrl = `${app.config.publicUrl}/v0/auth/oidc/start`
+  const deviceEntryUrl = `${app.config.publicUrl}/v0/auth/oidc/device`
+  const restartUrl = (code: ErrorCode) => {
+    if (restartableCodes.has(code)) return startUrl
+    return deviceRestartCodes.has(code) ? deviceEntryUrl : undefined
+  }
 
   /**
    * Answers with the error in the documented format. The observability plugin logs
@@ -64,12 +75,7 @@ async function errorHandler(app: FastifyInstance) {
    */
   function refuse(request: FastifyRequest, reply: FastifyReply, refusal: AuthError) {
     request.refusal = refusal
-    return sendError(
-      request,
-      reply,
-      refusal,
-      restartableCodes.has(refusal.code) ? startUrl : undefined,
-    )
+    return sendError(request, reply, refusal, restartUrl(refusal.code))
   }
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

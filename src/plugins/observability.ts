@@ -27,16 +27,37 @@ const events: Record<AuthStep, { ok: [event: string, message: string]; refused: 
   callback: { ok: ['login_completed', 'login completed'], refused: 'login_failed' },
   exchange: { ok: ['exchange_completed', 'token exchanged'], refused: 'exchange_failed' },
   redeem: { ok: ['code_redeemed', 'loopback code redeemed'], refused: 'redeem_failed' },
+  device_request: {
+    ok: ['device_login_requested', 'device login requested'],
+    refused: 'device_request_failed',
+  },
+  device_verify: {
+    ok: ['device_code_entered', 'device login code entered'],
+    refused: 'device_code_refused',
+  },
+  device_cancel: {
+    ok: ['device_login_cancelled', 'device login cancelled'],
+    refused: 'device_cancel_failed',
+  },
+  device_poll: {
+    ok: ['device_token_issued', 'device login token handed out'],
+    refused: 'device_poll_refused',
+  },
 }
+
+/** What a polling terminal hears every few seconds while the person signs in: not news. */
+const routinePollAnswers: ReadonlySet<string> = new Set(['authorization_pending', 'slow_down'])
 
 function level(reply: FastifyReply, step: AuthStep | undefined): 'error' | 'info' | 'debug' {
   const { refusal } = reply.request
   if (refusal?.code === 'internal_error' && reply.statusCode >= 500) return 'error'
+  if (step === 'device_poll' && refusal && routinePollAnswers.has(refusal.code)) return 'debug'
   if (refusal || reply.statusCode >= 400) return 'info'
   // A started login is not an outcome yet (its callback is; abandoned ones are counted in the
-  // logins_started metric), and probes and the JWKS answer every few seconds: at info, their
-  // successes would be noise, and the line costs /start a fifth of its CPU.
-  return step === 'callback' || step === 'exchange' || step === 'redeem' ? 'info' : 'debug'
+  // logins_started metric), nor is a device code entered (its confirmation or cancellation is),
+  // and probes and the JWKS answer every few seconds: at info, their successes would be noise,
+  // and the line costs /start a fifth of its CPU.
+  return step === undefined || step === 'start' || step === 'device_verify' ? 'debug' : 'info'
 }
 
 /**

@@ -3,6 +3,13 @@ import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config/config.js'
 import { AuthError, errorCatalog } from '../errors.js'
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** false: this route's requests do not count against the login rate limit. */
+    loginRateLimit?: false
+  }
+}
+
 /** Distinct client addresses remembered at once; the oldest are forgotten first. */
 const trackedAddresses = 10_000
 
@@ -32,5 +39,9 @@ export async function loginRateLimit(
     },
   })
   // Without options every call shares the plugin's one store: one budget.
-  return app.rateLimit()
+  const limit = app.rateLimit()
+  return async function loginRateLimitHook(request, reply) {
+    if (request.routeOptions.config.loginRateLimit === false) return
+    return limit.call(this, request, reply)
+  }
 }

@@ -15,6 +15,15 @@ export interface IssuedToken extends RegistryTokenResponse {
   readonly rules: readonly string[]
 }
 
+/** What the policy grants one person: everything a registry token is minted from. */
+export interface Grant {
+  /** The ID token's `sub`. */
+  readonly subject: string
+  readonly permissions: readonly Permission[]
+  /** The names of the rules that granted the permissions, in rule order. */
+  readonly rules: readonly string[]
+}
+
 /** Applies the deployer's policy to verified ID-token claims and mints the registry token. */
 export interface RegistryTokenIssuer {
   readonly signer: RegistryTokenSigner
@@ -28,19 +37,31 @@ export interface RegistryTokenIssuer {
    * unless named). Throws {@link AuthError} `claims_not_allowed` or `namespace_blocked`.
    */
   issue(claims: IdTokenClaims, issuer?: string): Promise<IssuedToken>
+  /**
+   * The policy's verdict alone, for a token minted later (the device login mints when the
+   * terminal polls). Throws as {@link issue} does.
+   */
+  grant(claims: IdTokenClaims, issuer?: string): Grant
+  /** Mints the registry token of a grant {@link grant} made. */
+  mint(grant: Grant): Promise<IssuedToken>
 }
 
 export async function createRegistryTokenIssuer(config: Config): Promise<RegistryTokenIssuer> {
   const signer = await createRegistryTokenSigner(config.signingSeedHex, config.tokenTtlSeconds)
   const { rules } = config.policy
+  function grant(claims: IdTokenClaims, issuer = LOGIN_ISSUER): Grant {
+    const decision = decide(rules, issuer, claims, config.blockedNamespaces)
+    if (!decision.ok) throw new AuthError(decision.error, undefined, decision.reason)
+    return { subject: claims.sub, permissions: decision.permissions, rules: decision.rules }
+  }
+  async function mint({ subject, permissions, rules }: Grant): Promise<IssuedToken> {
+    return { ...(await signer.mint(subject, permissions)), permissions, rules }
+  }
   return {
     signer,
     rulesReachingBlockedNamespaces: rulesReachingBlockedNamespaces(rules, config.blockedNamespaces),
-    async issue(claims, issuer = LOGIN_ISSUER) {
-      const decision = decide(rules, issuer, claims, config.blockedNamespaces)
-      if (!decision.ok) throw new AuthError(decision.error, undefined, decision.reason)
-      const { permissions } = decision
-      return { ...(await signer.mint(claims.sub, permissions)), permissions, rules: decision.rules }
-    },
+    issue: async (claims, issuer) => mint(grant(claims, issuer)),
+    grant,
+    mint,
   }
 }

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage } from 'node:http'
 import type { JWK } from 'jose'
 import t from 'tap'
+import { approveInBrowser, pollDeviceToken, requestDeviceLogin } from '../helpers/device.js'
 import { loginUntilCallback } from '../helpers/login.js'
 import { nginxMissing, startNginx } from '../helpers/nginx.js'
 import { registryPublicKey } from '../helpers/registry-key.js'
@@ -151,6 +152,29 @@ async function run(): Promise<void> {
       t.equal(claims.auth_method_sub, 'alice')
     },
   )
+
+  t.test('a device login goes through nginx under both prefixes', async (t) => {
+    const before = registry.seen.length
+    for (const [asked, polled] of [
+      ['/v0', '/v0.1'],
+      ['/v0.1', '/v0'],
+    ] as const) {
+      const device = await requestDeviceLogin(base, { client_name: 'behind nginx' }, asked)
+      t.equal(device.verification_uri, `${base}/v0/auth/oidc/device`, 'the public URL: nginx')
+      const entry = await fetch(device.verification_uri_complete)
+      t.equal(entry.status, 200, 'the entry page')
+      const done = await approveInBrowser(base, device.user_code, undefined, polled)
+      t.equal(done.status, 200, 'confirmation, sign-in and callback')
+      const granted = await pollDeviceToken(base, device.device_code, polled)
+      t.equal(granted.status, 200)
+      const claims = await verifyRegistryToken(
+        granted.body.registry_token as string,
+        registryPublicKey(testSigningSeedHex),
+      )
+      t.equal(claims.auth_method_sub, 'alice')
+    }
+    t.equal(registry.seen.length, before, 'nothing of it reached the registry')
+  })
 
   t.test('every other path goes to the registry, with forwarding headers', async (t) => {
     const paths = [

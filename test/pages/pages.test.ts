@@ -15,6 +15,7 @@ import {
   type TokenPageInput,
   tokenSnippets,
 } from '../../src/pages/token-page.js'
+import { decodeHtml } from '../helpers/html.js'
 
 const NOW = 1_767_225_600 // 2026-01-01 00:00:00 UTC
 const TOKEN =
@@ -39,16 +40,6 @@ const hostile: TokenPageInput = {
   permissions: [{ action: 'publish', resource: HOSTILE }],
   subject: HOSTILE,
   registryUrl: `https://evil.example/'; touch /tmp/pwned; echo '"$HOME\\${HOSTILE}`,
-}
-
-function decodeHtml(text: string): string {
-  return text
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&#96;/g, '`')
-    .replace(/&amp;/g, '&')
 }
 
 /** The decoded text of `<pre id="…"><code>…</code></pre>`, i.e. what Copy copies. */

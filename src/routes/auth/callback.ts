@@ -12,9 +12,12 @@ import {
   openFlowCookie,
 } from '../../login/flow-cookie.js'
 import { withTokenParameters } from '../../login/redirect-target.js'
+import { renderDeviceDonePage } from '../../pages/device-pages.js'
 import { renderTokenPage } from '../../pages/token-page.js'
-import { IdTokenInvalidError } from '../../provider/id-token.js'
+import { type IdTokenClaims, IdTokenInvalidError } from '../../provider/id-token.js'
 import { ProviderUnavailableError, TokenExchangeError } from '../../provider/provider.js'
+import type { Grant } from '../../registry/issuer.js'
+import { fromStore } from './device/store-errors.js'
 import { type CallbackQuery, callbackSchema } from './schemas.js'
 
 /**
@@ -102,7 +105,29 @@ function asAuthError(error: unknown): unknown {
 
 /** `GET …/auth/oidc/callback`: finishes the login and hands over the registry token. */
 const callback: FastifyPluginAsync = async (app) => {
-  const { config, provider, tokenIssuer, loopbackCodes } = app
+  const { config, provider, tokenIssuer, loopbackCodes, deviceStore } = app
+
+  /**
+   * A device login's end in the browser: the policy's verdict goes to the store, where the
+   * terminal's next poll finds it and mints the token. A refusal reaches both: the terminal
+   * hears access_denied, the browser gets the usual error page.
+   */
+  async function recordDeviceVerdict(deviceUserKey: string, claims: IdTokenClaims) {
+    let grant: Grant
+    try {
+      grant = tokenIssuer.grant(claims)
+    } catch (refusal) {
+      await fromStore(deviceStore.decide(deviceUserKey, 'denied', Date.now()))
+      throw refusal
+    }
+    if (!(await fromStore(deviceStore.decide(deviceUserKey, { approved: grant }, Date.now())))) {
+      throw new AuthError(
+        'user_code_invalid',
+        'This sign-in request expired, or was finished or cancelled meanwhile. Start the login in your terminal again.',
+        'device request no longer pending at the callback',
+      )
+    }
+  }
 
   app.get<{ Querystring: CallbackQuery }>(
     '/auth/oidc/callback',
@@ -125,6 +150,10 @@ const callback: FastifyPluginAsync = async (app) => {
         throw asAuthError(error)
       })
       request.subject = claims.sub
+      if (flow.deviceUserKey !== undefined) {
+        await recordDeviceVerdict(flow.deviceUserKey, claims)
+        return sendHtml(reply, 200, renderDeviceDonePage('approved'))
+      }
       const issued = await tokenIssuer.issue(claims)
       request.grantedBy = issued.rules
 

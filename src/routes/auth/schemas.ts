@@ -97,3 +97,105 @@ export const tokenSchema = {
   },
   response: exchangeSchema.response,
 } as const
+
+export interface DeviceRequestBody {
+  client_name?: string
+}
+
+/**
+ * At most 64 printable characters, counted as code points: no control, format (bidirectional
+ * overrides, zero-width), private-use, unassigned or line-separator characters, which could
+ * disguise a name on the confirmation page. Ajv compiles patterns with the `u` flag.
+ */
+const CLIENT_NAME = '^[^\\p{C}\\p{Zl}\\p{Zp}]{1,64}$'
+
+export const deviceRequestSchema = {
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { client_name: { type: 'string', maxLength: 64, pattern: CLIENT_NAME } },
+  },
+  response: {
+    200: {
+      type: 'object',
+      required: [
+        'device_code',
+        'user_code',
+        'verification_uri',
+        'verification_uri_complete',
+        'expires_in',
+        'interval',
+      ],
+      properties: {
+        device_code: { type: 'string' },
+        user_code: { type: 'string' },
+        verification_uri: { type: 'string' },
+        verification_uri_complete: { type: 'string' },
+        expires_in: { type: 'integer' },
+        interval: { type: 'integer' },
+      },
+    },
+  },
+} as const
+
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
+
+export interface DeviceTokenBody {
+  device_code: string
+  grant_type?: typeof DEVICE_CODE_GRANT
+}
+
+export const deviceTokenSchema = {
+  body: {
+    type: 'object',
+    required: ['device_code'],
+    additionalProperties: false,
+    properties: {
+      // Malformed codes are unknown ones (invalid_grant), judged by the route.
+      device_code: { type: 'string', minLength: 1, maxLength: 256 },
+      grant_type: { const: DEVICE_CODE_GRANT },
+    },
+  },
+  response: exchangeSchema.response,
+} as const
+
+/** Whatever a person typed; the route normalises it or finds it wrong. */
+const typedUserCode = { type: 'string', maxLength: 256 } as const
+
+export interface DeviceEntryQuery {
+  user_code?: string
+}
+
+export const deviceEntrySchema = {
+  querystring: {
+    type: 'object',
+    properties: { user_code: typedUserCode },
+  },
+} as const
+
+export interface DeviceConfirmQuery {
+  user_code: string
+}
+
+export const deviceConfirmPageSchema = {
+  querystring: {
+    type: 'object',
+    required: ['user_code'],
+    properties: { user_code: typedUserCode },
+  },
+} as const
+
+export interface DeviceDecisionBody {
+  user_code: string
+  /** Checked by the anti-forgery hook, which refuses its absence as a cross-site request. */
+  _csrf?: string
+}
+
+export const deviceDecisionSchema = {
+  body: {
+    type: 'object',
+    required: ['user_code'],
+    additionalProperties: false,
+    properties: { user_code: typedUserCode, _csrf: { type: 'string', maxLength: 256 } },
+  },
+} as const

@@ -1,19 +1,9 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync } from 'fastify'
 import type { Config } from '../../config/config.js'
 import { AuthError, errorCatalog } from '../../errors.js'
-import {
-  encodeFlow,
-  flowCookieClearOptions,
-  flowCookieName,
-  flowCookieOptions,
-  flowCookiesToClear,
-  isFlowCookieName,
-  maxFlowCookieBytes,
-  openFlowCookie,
-} from '../../login/flow-cookie.js'
-import { createLoginSecretsSource } from '../../login/login-secrets.js'
 import { CODE_CHALLENGE } from '../../login/loopback-code.js'
 import { checkRedirectTarget, type RedirectTarget } from '../../login/redirect-target.js'
+import { loginBeginner } from './begin-login.js'
 import { type StartQuery, startSchema } from './schemas.js'
 
 /** RFC 6749 appendix A.5: a state is VSCHARs; at most 512 of them. */
@@ -86,61 +76,22 @@ function callerCodeChallenge(
   return loopback ? challenge : undefined
 }
 
-/** Makes room for the new login's cookie: see {@link flowCookiesToClear}. */
-function clearOldFlows(request: FastifyRequest, reply: FastifyReply, config: Config): void {
-  const presented = Object.entries(request.cookies)
-    .filter(([name]) => isFlowCookieName(name, config.secureCookies))
-    .map(([name, raw]) => ({
-      name,
-      flow:
-        raw === undefined ? undefined : openFlowCookie(raw, (value) => request.unsignCookie(value)),
-    }))
-  const nowSeconds = Math.floor(Date.now() / 1000)
-  for (const name of flowCookiesToClear(presented, nowSeconds)) {
-    reply.clearCookie(name, flowCookieClearOptions(config.secureCookies))
-  }
-}
-
 /** `GET …/auth/oidc/start`: sends the browser to the provider with a fresh state, nonce and PKCE challenge. */
 const start: FastifyPluginAsync = async (app) => {
-  const { config, provider } = app
-  const newLoginSecrets = createLoginSecretsSource()
-  // The same for every login; @fastify/cookie copies what it is given.
-  const cookieOptions = flowCookieOptions(config.secureCookies)
+  const { config } = app
+  const beginLogin = loginBeginner(app)
 
   const options = { schema: startSchema, config: { authStep: 'start' } } as const
   app.get<{ Querystring: StartQuery }>('/auth/oidc/start', options, async (request, reply) => {
     const target = redirectTarget(request.query.redirect_uri, config)
     const challenge = callerCodeChallenge(request.query, target)
     const flowCallerState = callerState(request.query.state)
-    if (!provider.ready)
-      throw new AuthError('provider_unavailable', undefined, 'provider not ready')
-
-    const secrets = newLoginSecrets()
-    const { state, nonce, codeVerifier } = secrets
-    const authorizationUrl = provider.authorizationUrl(secrets)
-    const flow = {
-      state,
-      nonce,
-      codeVerifier,
+    const authorizationUrl = beginLogin(request, reply, {
       target,
       callerState: flowCallerState,
       callerCodeChallenge: challenge,
-      createdAt: Math.floor(Date.now() / 1000),
-    }
-    const name = flowCookieName(state, config.secureCookies)
-    const value = app.signCookie(encodeFlow(flow))
-    // Measured as sent (percent-encoding and attributes included): browsers drop a larger one.
-    const bytes = Buffer.byteLength(app.serializeCookie(name, value, cookieOptions))
-    if (bytes > maxFlowCookieBytes) {
-      throw new AuthError(
-        'invalid_request',
-        'The redirect_uri and state are too long together: the login cookie would exceed 4096 bytes. Shorten them.',
-        `flow cookie of ${bytes} bytes`,
-      )
-    }
-    clearOldFlows(request, reply, config)
-    reply.setCookie(name, value, cookieOptions)
+      deviceUserKey: undefined,
+    })
     return reply.redirect(authorizationUrl, 302)
   })
 }

@@ -1,0 +1,9 @@
+// The fixed numbers of a device login (RFC 8628), the same on every replica.
+
+/** `expires_in`: how long the codes of one request are good for. */
+export const deviceLoginLifetimeSeconds = 600
+/** `interval`: the first wait between two polls; each `slow_down` adds 5 seconds. */
+export const pollIntervalSeconds = 5
+/** Wrong user codes one address may enter within {@link wrongUserCodeWindowMs} before every code is refused. */
+export const maxWrongUserCodes = 10
+export const wrongUserCodeWindowMs = 10 * 60 * 1000

@@ -1,0 +1,136 @@
+import type { FastifyPluginAsync } from 'fastify'
+import {
+  DEVICE_CODE,
+  deviceKey,
+  formatUserCode,
+  newDeviceCode,
+  newUserCode,
+  userKey,
+} from '../../../device/codes.js'
+import { deviceLoginLifetimeSeconds, pollIntervalSeconds } from '../../../device/device-login.js'
+import type { PollOutcome } from '../../../device/store.js'
+import { AuthError } from '../../../errors.js'
+import { acceptForms } from '../../../http/form.js'
+import type { RegistryTokenResponse } from '../../../registry/token.js'
+import {
+  type DeviceRequestBody,
+  type DeviceTokenBody,
+  deviceRequestSchema,
+  deviceTokenSchema,
+} from '../schemas.js'
+import { fromStore } from './store-errors.js'
+
+/** A fresh pair of codes meets a user code still in use about once in 2^34 requests. */
+const maxDraws = 4
+
+function unknownDeviceCode(reason: string): AuthError {
+  return new AuthError(
+    'invalid_grant',
+    'The device code is unknown or was already redeemed. Start the device login again.',
+    reason,
+  )
+}
+
+/** The poll's answer for everything but a grant. */
+function pollRefusal(outcome: Exclude<PollOutcome, { kind: 'approved' }>): AuthError {
+  switch (outcome.kind) {
+    case 'unknown':
+      return unknownDeviceCode('device code unknown')
+    case 'spent':
+      return unknownDeviceCode('device code already redeemed')
+    case 'expired':
+      return new AuthError('expired_token', undefined, 'device request expired')
+    case 'denied':
+      return new AuthError('access_denied', undefined, 'cancelled or refused by the policy')
+    case 'pending':
+      return new AuthError('authorization_pending', undefined, 'not decided yet')
+    case 'slow_down':
+      return new AuthError(
+        'slow_down',
+        `Polled too soon. Wait ${outcome.intervalSeconds} seconds between polls from now on (RFC 8628).`,
+        `polled within the interval, now ${outcome.intervalSeconds} s`,
+      )
+  }
+}
+
+/**
+ * The terminal's side of a device login (RFC 8628): `POST …/auth/oidc/device` asks for a pair
+ * of codes, `POST …/auth/oidc/device/token` polls until the person has decided.
+ */
+const deviceApi: FastifyPluginAsync = async (app) => {
+  const { config, deviceStore: store, tokenIssuer } = app
+  const verificationUri = `${config.publicUrl}/v0/auth/oidc/device`
+
+  acceptForms(app)
+
+  app.post<{ Body: DeviceRequestBody }>(
+    '/auth/oidc/device',
+    {
+      schema: deviceRequestSchema,
+      config: {
+        authStep: 'device_request',
+        expectedBody: 'send {} or {"client_name": "…"} as application/json, or the same as a form.',
+      },
+    },
+    async (request) => {
+      const requestedAt = Date.now()
+      const clientName = request.body.client_name
+      for (let draw = 0; draw < maxDraws; draw++) {
+        const deviceCode = newDeviceCode()
+        const userCode = newUserCode()
+        const created = await fromStore(
+          store.create(
+            deviceKey(deviceCode),
+            userKey(userCode),
+            {
+              userCode,
+              clientName,
+              requestedFrom: request.ip,
+              requestedAt,
+              expiresAt: requestedAt + deviceLoginLifetimeSeconds * 1000,
+            },
+            pollIntervalSeconds,
+          ),
+        )
+        if (!created) continue
+        const shown = formatUserCode(userCode)
+        return {
+          device_code: deviceCode,
+          user_code: shown,
+          verification_uri: verificationUri,
+          verification_uri_complete: `${verificationUri}?user_code=${shown}`,
+          expires_in: deviceLoginLifetimeSeconds,
+          interval: pollIntervalSeconds,
+        }
+      }
+      throw new AuthError('store_unavailable', undefined, 'no free user code after several draws')
+    },
+  )
+
+  app.post<{ Body: DeviceTokenBody }>(
+    '/auth/oidc/device/token',
+    {
+      schema: deviceTokenSchema,
+      config: {
+        authStep: 'device_poll',
+        expectedBody: `send {"device_code": "…"} as application/json, or the form device_code and grant_type=urn:ietf:params:oauth:grant-type:device_code, each once.`,
+        formRequires: 'grant_type',
+        // See docs/security.md: slow_down already throttles each code, and the budget is shared.
+        loginRateLimit: false,
+      },
+    },
+    async (request): Promise<RegistryTokenResponse> => {
+      const deviceCode = request.body.device_code
+      if (!DEVICE_CODE.test(deviceCode)) throw unknownDeviceCode('device code malformed')
+      const outcome = await fromStore(store.poll(deviceKey(deviceCode), Date.now()))
+      if (outcome.kind !== 'approved') throw pollRefusal(outcome)
+      const { grant } = outcome
+      request.subject = grant.subject
+      request.grantedBy = grant.rules
+      const { registry_token, expires_at } = await tokenIssuer.mint(grant)
+      return { registry_token, expires_at }
+    },
+  )
+}
+
+export default deviceApi

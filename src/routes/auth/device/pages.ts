@@ -1,0 +1,179 @@
+import fastifyCsrfProtection from '@fastify/csrf-protection'
+import { normalizeIP } from '@fastify/rate-limit'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { formatUserCode, normaliseUserCode, sameUserCode, userKey } from '../../../device/codes.js'
+import { maxWrongUserCodes, wrongUserCodeWindowMs } from '../../../device/device-login.js'
+import type { DeviceRequest } from '../../../device/store.js'
+import { AuthError } from '../../../errors.js'
+import { acceptForms } from '../../../http/form.js'
+import { formPageSecurityHeaders, sendHtml } from '../../../http/respond.js'
+import {
+  renderDeviceConfirmPage,
+  renderDeviceContinuePage,
+  renderDeviceDonePage,
+  renderDeviceEntryPage,
+} from '../../../pages/device-pages.js'
+import { loginBeginner } from '../begin-login.js'
+import {
+  type DeviceConfirmQuery,
+  type DeviceDecisionBody,
+  type DeviceEntryQuery,
+  deviceConfirmPageSchema,
+  deviceDecisionSchema,
+  deviceEntrySchema,
+} from '../schemas.js'
+import { fromStore } from './store-errors.js'
+
+interface PendingDevice {
+  readonly userKey: string
+  readonly request: DeviceRequest
+}
+
+/**
+ * The person's side of a device login: the entry page, the confirmation page, and the two
+ * answers to it. Confirming starts the ordinary browser login, whose callback records the
+ * verdict for the terminal (see callback.ts).
+ */
+const devicePages: FastifyPluginAsync = async (app) => {
+  const { config, deviceStore: store } = app
+  const publicOrigin = new URL(config.publicUrl).origin
+  const base = `${config.publicUrl}${app.prefix}/auth/oidc/device`
+  const urls = { confirm: `${base}/confirm`, cancel: `${base}/cancel` }
+  const beginLogin = loginBeginner(app)
+
+  acceptForms(app)
+  // A double-submit anti-forgery value: a random secret in a signed, HttpOnly, SameSite=Strict
+  // cookie (__Host- on https), and a salted hash of it in the confirmation page's forms.
+  await app.register(fastifyCsrfProtection, {
+    cookieKey: `${config.secureCookies ? '__Host-' : ''}mcp_oidc_csrf`,
+    cookieOpts: {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: config.secureCookies,
+      signed: true,
+    },
+    // Only the form field: these forms are the only thing that posts here.
+    getToken: (request) => (request.body as Partial<DeviceDecisionBody> | undefined)?._csrf,
+    // The refusal is logged once, as every refusal is, by the observability plugin.
+    logLevel: 'debug',
+  })
+
+  /**
+   * Browsers say where a POST comes from: another site's page (or an opaque origin) is never
+   * allowed to confirm or cancel, whatever else it sends. The anti-forgery value is checked
+   * after this, for browsers that send neither header.
+   */
+  async function refuseCrossSite(request: FastifyRequest): Promise<void> {
+    const { origin } = request.headers
+    if (origin !== undefined && origin !== publicOrigin) {
+      throw new AuthError('cross_site_request', undefined, 'Origin is not this service')
+    }
+    const site = request.headers['sec-fetch-site']
+    if (site !== undefined && site !== 'same-origin') {
+      throw new AuthError('cross_site_request', undefined, 'Sec-Fetch-Site is not same-origin')
+    }
+  }
+
+  /**
+   * The pending request behind a code the person typed, or a refusal: 429 once the address has
+   * entered too many wrong codes (for any code, until its window ends), else 400 for a wrong
+   * one, which counts. IPv6 clients are counted by their /64, as the rate limit counts them.
+   */
+  async function pendingDevice(request: FastifyRequest, typed: string): Promise<PendingDevice> {
+    const now = Date.now()
+    const address = normalizeIP(request.ip)
+    if ((await fromStore(store.wrongUserCodes(address, now))) >= maxWrongUserCodes) {
+      throw new AuthError(
+        'rate_limited',
+        `Too many wrong codes were entered from this address. Wait up to ${wrongUserCodeWindowMs / 60_000} minutes and try again.`,
+        `${maxWrongUserCodes} wrong user codes within the window`,
+      )
+    }
+    const code = normaliseUserCode(typed)
+    const key = code === undefined ? undefined : userKey(code)
+    const pending = key === undefined ? undefined : await fromStore(store.pending(key, now))
+    if (code === undefined || key === undefined || pending === undefined) {
+      await fromStore(store.recordWrongUserCode(address, wrongUserCodeWindowMs, now))
+      throw new AuthError('user_code_invalid', undefined, 'user code unknown, expired or decided')
+    }
+    // The store found it by its digest; the code itself is compared too, in constant time.
+    if (!sameUserCode(pending.userCode, code)) {
+      throw new AuthError('user_code_invalid', undefined, 'user code differs from the stored one')
+    }
+    return { userKey: key, request: pending }
+  }
+
+  app.get<{ Querystring: DeviceEntryQuery }>(
+    '/auth/oidc/device',
+    { schema: deviceEntrySchema },
+    async (request, reply) => {
+      const typed = request.query.user_code
+      const code = typed === undefined ? undefined : normaliseUserCode(typed)
+      const userCode = code === undefined ? '' : formatUserCode(code)
+      return sendHtml(
+        reply,
+        200,
+        renderDeviceEntryPage({ confirmUrl: urls.confirm, userCode }),
+        formPageSecurityHeaders,
+      )
+    },
+  )
+
+  app.get<{ Querystring: DeviceConfirmQuery }>(
+    '/auth/oidc/device/confirm',
+    { schema: deviceConfirmPageSchema, config: { authStep: 'device_verify' } },
+    async (request, reply) => {
+      const { request: device } = await pendingDevice(request, request.query.user_code)
+      return sendHtml(
+        reply,
+        200,
+        renderDeviceConfirmPage({
+          userCode: formatUserCode(device.userCode),
+          clientName: device.clientName,
+          requestedAt: device.requestedAt,
+          requestedFrom: device.requestedFrom,
+          confirmUrl: urls.confirm,
+          cancelUrl: urls.cancel,
+          csrfToken: reply.generateCsrf(),
+        }),
+        formPageSecurityHeaders,
+      )
+    },
+  )
+
+  const decision = {
+    schema: deviceDecisionSchema,
+    preHandler: [refuseCrossSite, app.csrfProtection],
+  }
+  const expectedBody = 'submit the form of the confirmation page.'
+
+  app.post<{ Body: DeviceDecisionBody }>(
+    '/auth/oidc/device/confirm',
+    { ...decision, config: { authStep: 'start', expectedBody } },
+    async (request, reply) => {
+      const device = await pendingDevice(request, request.body.user_code)
+      const authorizationUrl = beginLogin(request, reply, {
+        target: undefined,
+        callerState: undefined,
+        callerCodeChallenge: undefined,
+        deviceUserKey: device.userKey,
+      })
+      return sendHtml(reply, 200, renderDeviceContinuePage(authorizationUrl))
+    },
+  )
+
+  app.post<{ Body: DeviceDecisionBody }>(
+    '/auth/oidc/device/cancel',
+    { ...decision, config: { authStep: 'device_cancel', expectedBody } },
+    async (request, reply) => {
+      const device = await pendingDevice(request, request.body.user_code)
+      if (!(await fromStore(store.decide(device.userKey, 'denied', Date.now())))) {
+        throw new AuthError('user_code_invalid', undefined, 'decided meanwhile')
+      }
+      return sendHtml(reply, 200, renderDeviceDonePage('cancelled'))
+    },
+  )
+}
+
+export default devicePages
