@@ -14,9 +14,10 @@ import { printable } from './terminal-text.js'
 
 export const LOGIN_HELP = `Usage: mcp-registry-oidc login --url <service URL> [options]
 
-Signs you in through an mcp-registry-oidc service in your browser and saves the registry token
-where mcp-publisher reads it: ~/.mcp_publisher_token and ~/.config/mcp-publisher/token.json,
-as {"token","method":"oidc","registry"}, readable only by you (mode 0600).
+Signs you in through an mcp-registry-oidc service, in a browser on this machine or with a code
+entered in a browser on any device, and saves the registry token where mcp-publisher reads it:
+~/.mcp_publisher_token and ~/.config/mcp-publisher/token.json, as {"token","method":"oidc",
+"registry"}, readable only by you (mode 0600).
 
 Options:
   --url <url>          the service's base URL, e.g. https://registry.example.com (required)
