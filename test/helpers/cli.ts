@@ -61,12 +61,24 @@ export async function cliRun(
   return { io, home, out, opened }
 }
 
-/** The start URL the CLI printed, once it did. */
-export async function printedStartUrl(run: Run): Promise<URL> {
+/** The first match of `pattern` in what the CLI printed on stderr, once it printed it. */
+async function printed(run: Run, pattern: RegExp, what: string): Promise<RegExpExecArray> {
   for (let i = 0; i < 500; i++) {
-    const url = /http:\/\/\S+\/v0\/auth\/oidc\/start\?\S+/.exec(run.out.stderr)?.[0]
-    if (url !== undefined) return new URL(url)
+    const match = pattern.exec(run.out.stderr)
+    if (match !== null) return match
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
-  throw new Error(`the CLI printed no start URL:\n${run.out.stderr}`)
+  throw new Error(`the CLI printed no ${what}:\n${run.out.stderr}`)
+}
+
+/** The start URL the CLI printed, once it did. */
+export async function printedStartUrl(run: Run): Promise<URL> {
+  const [url] = await printed(run, /http:\/\/\S+\/v0\/auth\/oidc\/start\?\S+/, 'start URL')
+  return new URL(url)
+}
+
+/** The user code a device login printed, once it did. */
+export async function printedUserCode(run: Run): Promise<string> {
+  const match = await printed(run, /enter the code {2}([A-Z]{4}-[A-Z]{4})/, 'user code')
+  return match[1] as string
 }
