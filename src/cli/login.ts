@@ -1,54 +1,64 @@
 // `login`: a browser sign-in through the service that ends with the registry token where
-// mcp-publisher reads it.
+// mcp-publisher reads it. The loopback flow lives here; the device flow in device-login.ts.
 
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
-import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose'
 import { s256 } from '../login/loopback-code.js'
-import { formatRelative, formatUtc } from '../pages/token-page.js'
-import { REGISTRY_ISSUER } from '../registry/token.js'
+import { deviceLogin } from './device-login.js'
+import { chooseLoginFlow } from './flow-choice.js'
 import { type CliIo, EXIT, UsageError } from './io.js'
+import { duration, saveLogin } from './login-result.js'
 import { LoginFailure, LoginTimeout, listenForCallback } from './loopback.js'
+import { jsonOf, postJson, type VerifiedLogin, verifyServiceToken } from './service-client.js'
 import { printable } from './terminal-text.js'
-import { writePublisherLogin } from './token-file.js'
 
 export const LOGIN_HELP = `Usage: mcp-registry-oidc login --url <service URL> [options]
 
-Signs you in through an mcp-registry-oidc service in your browser and saves the registry token
-where mcp-publisher reads it: ~/.mcp_publisher_token and ~/.config/mcp-publisher/token.json,
-as {"token","method":"oidc","registry"}, readable only by you (mode 0600).
+Signs you in through an mcp-registry-oidc service, in a browser on this machine or with a code
+entered in a browser on any device, and saves the registry token where mcp-publisher reads it:
+~/.mcp_publisher_token and ~/.config/mcp-publisher/token.json, as {"token","method":"oidc",
+"registry"}, readable only by you (mode 0600).
 
 Options:
   --url <url>          the service's base URL, e.g. https://registry.example.com (required)
   --registry <url>     the registry the token is for, written into the token file
                        (default: the --url value, the usual setup behind one reverse proxy)
+  --device             sign in with a code entered in a browser on any device (device login)
+  --no-device          sign in with a browser on this machine, even over SSH or without a display
   --no-browser         do not start a browser; open the printed URL yourself
+  --no-qr              device login: no QR code of the link (shown only on a terminal anyway)
   --print              write the token to stdout instead of the token files
-  --timeout <seconds>  how long to wait for the sign-in to come back (default 300)
+  --timeout <seconds>  how long to wait for the sign-in (default 300; device login: as long as
+                       the code lives, 10 minutes with the service's defaults)
   -h, --help           show this help
 
-The browser returns to http://127.0.0.1:<random port>/callback with a one-time code, which
-the command redeems with its PKCE verifier; the token it gets must verify against the service's
-/.well-known/jwks.json before anything is written. URLs must use https, except on loopback
-(127.0.0.1, localhost, [::1]).
+Which login: --device or --no-device when given; otherwise the device login in an SSH session
+(SSH_CONNECTION or SSH_TTY set) and on Linux or BSD without a display (neither DISPLAY nor
+WAYLAND_DISPLAY set), the browser on this machine everywhere else.
+
+On this machine, the browser returns to http://127.0.0.1:<random port>/callback with a one-time
+code, which the command redeems with its PKCE verifier. The device login prints a page and a
+code to enter there, and polls the service until the sign-in is done. Either way the token must
+verify against the service's /.well-known/jwks.json before anything is written. URLs must use
+https, except on loopback (127.0.0.1, localhost, [::1]).
 
 Exit status: 0 signed in, 1 the sign-in failed or timed out, 2 wrong usage.
 `
 
 const DEFAULT_TIMEOUT_SECONDS = 300
-/** Each request to the service (redeeming the code, fetching its keys). */
-const REQUEST_TIMEOUT_MS = 30_000
-/** The clock difference tolerated between this machine and the service when checking `exp`. */
-const CLOCK_TOLERANCE_SECONDS = 30
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
 
 interface LoginOptions {
   help: boolean
   url: string
   registry: string
+  device: boolean
+  noDevice: boolean
   browser: boolean
+  qr: boolean
   print: boolean
-  timeoutSeconds: number
+  /** Undefined when not given: the loopback flow then waits 300 s, the device flow the code's life. */
+  timeoutSeconds: number | undefined
 }
 
 /** A base URL for tokens to travel to: https (or http on loopback), nothing after the path. */
@@ -75,66 +85,43 @@ function parseLoginOptions(argv: string[]): LoginOptions {
     options: {
       url: { type: 'string' },
       registry: { type: 'string' },
+      device: { type: 'boolean' },
+      'no-device': { type: 'boolean' },
       'no-browser': { type: 'boolean' },
+      'no-qr': { type: 'boolean' },
       print: { type: 'boolean' },
       timeout: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   })
-  const help = values.help === true
-  if (help) {
-    return { help, url: '', registry: '', browser: false, print: false, timeoutSeconds: 0 }
-  }
-  if (values.url === undefined) throw new UsageError('--url is required')
-  const url = baseUrlOption(values.url, 'url')
-  const timeout = values.timeout ?? String(DEFAULT_TIMEOUT_SECONDS)
-  const timeoutSeconds = Number(timeout)
-  if (!/^\d+$/.test(timeout) || timeoutSeconds < 1 || timeoutSeconds > 3600) {
-    throw new UsageError('--timeout must be a number of seconds between 1 and 3600')
-  }
-  return {
-    help,
-    url,
-    registry: values.registry === undefined ? url : baseUrlOption(values.registry, 'registry'),
+  const options: LoginOptions = {
+    help: values.help === true,
+    url: '',
+    registry: '',
+    device: values.device === true,
+    noDevice: values['no-device'] === true,
     browser: values['no-browser'] !== true,
+    qr: values['no-qr'] !== true,
     print: values.print === true,
-    timeoutSeconds,
+    timeoutSeconds: undefined,
   }
-}
-
-function duration(seconds: number): string {
-  if (seconds % 60 !== 0) return seconds === 1 ? '1 second' : `${seconds} seconds`
-  const minutes = seconds / 60
-  return minutes === 1 ? '1 minute' : `${minutes} minutes`
-}
-
-/** Who the token is for and what it may do, for the summary; printable whatever the claims hold. */
-function describeToken(claims: JWTPayload): { subject: string; permissions: string } {
-  const list = Array.isArray(claims.permissions) ? claims.permissions : []
-  const permissions = list
-    .map((entry: { action?: unknown; resource?: unknown }) => `${entry.action} ${entry.resource}`)
-    .join(', ')
-  return {
-    subject: printable(String(claims.auth_method_sub ?? 'unknown')),
-    permissions: printable(permissions) || 'none',
+  if (options.help) return options
+  if (values.url === undefined) throw new UsageError('--url is required')
+  if (options.device && options.noDevice) {
+    throw new UsageError('--device and --no-device exclude each other')
   }
-}
-
-interface VerifiedLogin {
-  readonly token: string
-  readonly expiresAt: number
-  readonly claims: JWTPayload
-}
-
-/** The service's JSON answer, or undefined when it is not JSON. */
-async function jsonOf(response: Response): Promise<Record<string, unknown> | undefined> {
-  try {
-    const body: unknown = await response.json()
-    return typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : undefined
-  } catch {
-    return undefined
+  options.url = baseUrlOption(values.url, 'url')
+  options.registry =
+    values.registry === undefined ? options.url : baseUrlOption(values.registry, 'registry')
+  if (values.timeout !== undefined) {
+    const timeoutSeconds = Number(values.timeout)
+    if (!/^\d+$/.test(values.timeout) || timeoutSeconds < 1 || timeoutSeconds > 3600) {
+      throw new UsageError('--timeout must be a number of seconds between 1 and 3600')
+    }
+    options.timeoutSeconds = timeoutSeconds
   }
+  return options
 }
 
 /**
@@ -145,12 +132,9 @@ async function jsonOf(response: Response): Promise<Record<string, unknown> | und
 async function redeem(baseUrl: string, code: string, codeVerifier: string): Promise<VerifiedLogin> {
   let response: Response
   try {
-    response = await fetch(`${baseUrl}/v0/auth/oidc/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ code, code_verifier: codeVerifier }),
-      redirect: 'error',
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    response = await postJson(`${baseUrl}/v0/auth/oidc/token`, {
+      code,
+      code_verifier: codeVerifier,
     })
   } catch {
     throw new LoginFailure('the service could not be reached to redeem the code')
@@ -160,27 +144,7 @@ async function redeem(baseUrl: string, code: string, codeVerifier: string): Prom
     const error = typeof body?.error === 'string' ? `: ${body.error}` : ''
     throw new LoginFailure(`the service refused the code (${response.status}${printable(error)})`)
   }
-  const token = body?.registry_token
-  if (typeof token !== 'string') {
-    throw new LoginFailure('the service answered the code without a registry token')
-  }
-  const keys = createRemoteJWKSet(new URL(`${baseUrl}/.well-known/jwks.json`), {
-    timeoutDuration: REQUEST_TIMEOUT_MS,
-  })
-  try {
-    const { payload } = await jwtVerify(token, keys, {
-      algorithms: ['EdDSA'],
-      issuer: REGISTRY_ISSUER,
-      requiredClaims: ['exp'],
-      clockTolerance: CLOCK_TOLERANCE_SECONDS,
-    })
-    // The expiry shown is the verified one, not the answer's expires_at.
-    return { token, expiresAt: payload.exp as number, claims: payload }
-  } catch {
-    throw new LoginFailure(
-      `the token does not verify against ${baseUrl}/.well-known/jwks.json (signature, issuer or expiry)`,
-    )
-  }
+  return verifyServiceToken(baseUrl, body?.registry_token)
 }
 
 export async function login(argv: string[], io: CliIo): Promise<number> {
@@ -189,10 +153,16 @@ export async function login(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(LOGIN_HELP)
     return EXIT.ok
   }
+  const choice = chooseLoginFlow(options, io.env ?? {}, io.platform ?? process.platform)
+  if (choice.flow === 'device') return deviceLogin(options, io, choice.reason)
+  return loopbackLogin(options, io)
+}
 
+async function loopbackLogin(options: LoginOptions, io: CliIo): Promise<number> {
+  const timeoutSeconds = options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS
   const state = randomBytes(32).toString('base64url')
   const codeVerifier = randomBytes(32).toString('base64url')
-  const listener = await listenForCallback(state, options.timeoutSeconds * 1000, (code) =>
+  const listener = await listenForCallback(state, timeoutSeconds * 1000, (code) =>
     redeem(options.url, code, codeVerifier),
   )
   const start = new URL(`${options.url}/v0/auth/oidc/start`)
@@ -212,7 +182,7 @@ export async function login(argv: string[], io: CliIo): Promise<number> {
     io.stderr.write(`Open this URL in a browser to sign in:\n\n  ${start}\n\n`)
   }
   io.stderr.write(
-    `Waiting for the sign-in to finish (up to ${duration(options.timeoutSeconds)}; Ctrl-C cancels)…\n`,
+    `Waiting for the sign-in to finish (up to ${duration(timeoutSeconds)}; Ctrl-C cancels)…\n`,
   )
 
   let result: VerifiedLogin
@@ -222,7 +192,7 @@ export async function login(argv: string[], io: CliIo): Promise<number> {
     listener.close()
     if (error instanceof LoginTimeout) {
       io.stderr.write(
-        `No sign-in came back within ${duration(options.timeoutSeconds)}: the browser was closed or the sign-in was not finished. Run the command again.\n`,
+        `No sign-in came back within ${duration(timeoutSeconds)}: the browser was closed or the sign-in was not finished. Run the command again.\n`,
       )
       return EXIT.failed
     }
@@ -232,30 +202,5 @@ export async function login(argv: string[], io: CliIo): Promise<number> {
     }
     throw error
   }
-
-  const { token, expiresAt } = result
-  const summary = describeToken(result.claims)
-  const expiry = `${formatUtc(expiresAt)} (${formatRelative(expiresAt, Math.floor(Date.now() / 1000))})`
-  const signedIn = `Signed in as ${summary.subject}. Permissions: ${summary.permissions}.`
-  if (options.print) {
-    io.stdout.write(`${token}\n`)
-    io.stderr.write(`${signedIn}\nThe token expires at ${expiry}.\n`)
-    return EXIT.ok
-  }
-  try {
-    const [legacy, config] = await writePublisherLogin(io.homeDir, {
-      token,
-      method: 'oidc',
-      registry: options.registry,
-    })
-    io.stdout.write(
-      `${signedIn}\nToken for ${options.registry} saved to ${legacy} (and ${config}); it expires at ${expiry}.\nNext: mcp-publisher publish\n`,
-    )
-    return EXIT.ok
-  } catch (error) {
-    io.stderr.write(
-      `Signed in, but the token could not be saved: ${printable(error instanceof Error ? error.message : String(error))}. Use --print to get it on stdout.\n`,
-    )
-    return EXIT.failed
-  }
+  return saveLogin(io, result, options)
 }

@@ -9,8 +9,8 @@ import { printable } from './terminal-text.js'
 export const HELP = `Usage: mcp-registry-oidc <command> [options]
 
 Commands:
-  login    sign in through an mcp-registry-oidc service in your browser and save the registry
-           token where mcp-publisher reads it
+  login    sign in through an mcp-registry-oidc service (in a browser here, or with a code in a
+           browser on any device) and save the registry token where mcp-publisher reads it
   keygen   print a fresh registry signing key and cookie secret (and the public key)
   policy   policy check: what a policy file grants to an ID token's claims
   help     show this help, or a command's: help <command>

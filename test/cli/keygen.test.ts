@@ -61,7 +61,15 @@ t.test('the bin exits 0, 1 and 2 as documented', async (t) => {
   }
   t.equal(await exitCode('keygen'), 0)
   t.equal(
-    await exitCode('login', '--url', 'https://127.0.0.1:1', '--no-browser', '--timeout', '1'),
+    await exitCode(
+      'login',
+      '--url',
+      'https://127.0.0.1:1',
+      '--no-browser',
+      '--no-device',
+      '--timeout',
+      '1',
+    ),
     1,
   )
   t.equal(await exitCode('login', '--nope'), 2)

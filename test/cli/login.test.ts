@@ -1,5 +1,7 @@
 // The CLI's login against the real service and provider, with a scripted browser: what it writes,
-// what it refuses, how it ends. (test/browser/cli-login.test.ts does the same in Chromium.)
+// what it refuses, how it ends; the same for the device login (--device), whose polls take real
+// time, since the service answers slow_down to a poll sooner than its interval.
+// (test/browser/cli-login.test.ts and cli-device-login.test.ts do the same in Chromium.)
 
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
@@ -7,7 +9,8 @@ import { join } from 'node:path'
 import t from 'tap'
 import { runCli } from '../../src/cli/run.js'
 import { TestBrowser } from '../helpers/browser.js'
-import { cliRun, printedStartUrl } from '../helpers/cli.js'
+import { cliRun, printedStartUrl, printedUserCode } from '../helpers/cli.js'
+import { approveInBrowser, openConfirmation, submitDecision } from '../helpers/device.js'
 import { registryPublicKey } from '../helpers/registry-key.js'
 import { verifyRegistryToken } from '../helpers/registry-token.js'
 import { callbackUrlFor, startService, testSigningSeedHex } from '../helpers/service.js'
@@ -179,3 +182,30 @@ t.test('usage errors exit 2, help exits 0', async (t) => {
     }
   }
 })
+
+t.test('--device, approved in the browser: the token files are written', async (t) => {
+  const run = await cliRun(t, undefined, { hostname: 'devbox' })
+  const exit = runCli(['login', '--url', base, '--device'], run.io)
+  const callback = await approveInBrowser(base, await printedUserCode(run))
+  t.equal(callback.status, 200)
+  t.match(await callback.text(), 'go back to your terminal')
+  t.equal(await exit, 0)
+  const login = JSON.parse(await readFile(`${run.home}/.mcp_publisher_token`, 'utf8'))
+  const claims = await verifyRegistryToken(login.token, registryPublicKey(testSigningSeedHex))
+  t.equal(claims.auth_method_sub, 'alice')
+  t.match(run.out.stdout, 'Signed in as alice.')
+})
+
+t.test(
+  '--device, cancelled on the confirmation page: access_denied, nothing written',
+  async (t) => {
+    const run = await cliRun(t, undefined, { hostname: 'devbox' })
+    const exit = runCli(['login', '--url', base, '--device'], run.io)
+    const confirmation = await openConfirmation(base, await printedUserCode(run))
+    t.match(confirmation.page, 'mcp-registry-oidc on devbox', 'the page names the terminal')
+    t.equal((await submitDecision(base, confirmation, 'cancel')).status, 200)
+    t.equal(await exit, 1)
+    t.match(run.out.stderr, 'The sign-in failed: the sign-in was refused')
+    t.same(await readdir(run.home), [])
+  },
+)

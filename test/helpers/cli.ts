@@ -33,8 +33,18 @@ export interface Run {
   readonly opened: string[]
 }
 
-/** A CLI environment with a fresh home directory, removed when `t` ends. */
-export async function cliRun(t: Test, openBrowser?: (url: string) => Promise<void>): Promise<Run> {
+/** A desktop session on Linux: `login` picks the loopback flow by itself there. */
+export const DESKTOP_ENV: Readonly<Record<string, string>> = { DISPLAY: ':0' }
+
+/**
+ * A CLI environment with a fresh home directory, removed when `t` ends. The environment is a
+ * desktop's unless `overrides.env` says otherwise; `overrides` also sets the clock and the rest.
+ */
+export async function cliRun(
+  t: Test,
+  openBrowser?: (url: string) => Promise<void>,
+  overrides: Partial<CliIo> = {},
+): Promise<Run> {
   const home = await mkdtemp(join(tmpdir(), 'mcp-oidc-home-'))
   t.teardown(() => rm(home, { recursive: true, force: true }))
   const out = { stdout: '', stderr: '' }
@@ -44,16 +54,31 @@ export async function cliRun(t: Test, openBrowser?: (url: string) => Promise<voi
     stderr: { write: (text: string) => (out.stderr += text) },
     homeDir: home,
     openBrowser: openBrowser ?? (async (url) => void opened.push(url)),
+    env: DESKTOP_ENV,
+    platform: 'linux',
+    ...overrides,
   }
   return { io, home, out, opened }
 }
 
-/** The start URL the CLI printed, once it did. */
-export async function printedStartUrl(run: Run): Promise<URL> {
+/** The first match of `pattern` in what the CLI printed on stderr, once it printed it. */
+async function printed(run: Run, pattern: RegExp, what: string): Promise<RegExpExecArray> {
   for (let i = 0; i < 500; i++) {
-    const url = /http:\/\/\S+\/v0\/auth\/oidc\/start\?\S+/.exec(run.out.stderr)?.[0]
-    if (url !== undefined) return new URL(url)
+    const match = pattern.exec(run.out.stderr)
+    if (match !== null) return match
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
-  throw new Error(`the CLI printed no start URL:\n${run.out.stderr}`)
+  throw new Error(`the CLI printed no ${what}:\n${run.out.stderr}`)
+}
+
+/** The start URL the CLI printed, once it did. */
+export async function printedStartUrl(run: Run): Promise<URL> {
+  const [url] = await printed(run, /http:\/\/\S+\/v0\/auth\/oidc\/start\?\S+/, 'start URL')
+  return new URL(url)
+}
+
+/** The user code a device login printed, once it did. */
+export async function printedUserCode(run: Run): Promise<string> {
+  const match = await printed(run, /enter the code {2}([A-Z]{4}-[A-Z]{4})/, 'user code')
+  return match[1] as string
 }
