@@ -1,6 +1,6 @@
 import fastifyCsrfProtection from '@fastify/csrf-protection'
 import { normalizeIP } from '@fastify/rate-limit'
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { formatUserCode, normaliseUserCode, sameUserCode, userKey } from '../../../device/codes.js'
 import { maxWrongUserCodes, wrongUserCodeWindowMs } from '../../../device/device-login.js'
 import type { DeviceRequest } from '../../../device/store.js'
@@ -34,6 +34,26 @@ interface PendingDevice {
  * answers to it. Confirming starts the ordinary browser login, whose callback records the
  * verdict for the terminal (see callback.ts).
  */
+/**
+ * Whether the browser says this GET is the person's own page load: typed, opened from a QR code
+ * or another application (`Sec-Fetch-Site: none`) or a link or form on this service
+ * (`same-origin`), as a top-level navigation (`Sec-Fetch-Mode: navigate`) of a document
+ * (`Sec-Fetch-Dest: document`). Each of the three headers that is sent must say so; one that is
+ * not sent does not count against the request, so clients without Fetch Metadata (older
+ * browsers, curl) see the page as before. Duplicated headers arrive joined and so fail.
+ */
+function openedHere(request: Pick<FastifyRequest, 'headers'>): boolean {
+  const { headers } = request
+  const site = headers['sec-fetch-site']
+  const mode = headers['sec-fetch-mode']
+  const dest = headers['sec-fetch-dest']
+  return (
+    (site === undefined || site === 'same-origin' || site === 'none') &&
+    (mode === undefined || mode === 'navigate') &&
+    (dest === undefined || dest === 'document')
+  )
+}
+
 const devicePages: FastifyPluginAsync = async (app) => {
   const { config, deviceStore: store } = app
   const publicOrigin = new URL(config.publicUrl).origin
@@ -104,26 +124,32 @@ const devicePages: FastifyPluginAsync = async (app) => {
     return { userKey: key, request: pending }
   }
 
+  /** The entry page, with the code filled in when `typed` is one; nothing is looked up. */
+  function entryPage(reply: FastifyReply, typed: string | undefined) {
+    const code = typed === undefined ? undefined : normaliseUserCode(typed)
+    const userCode = code === undefined ? '' : formatUserCode(code)
+    return sendHtml(
+      reply,
+      200,
+      renderDeviceEntryPage({ confirmUrl: urls.confirm, userCode }),
+      formPageSecurityHeaders,
+    )
+  }
+
   app.get<{ Querystring: DeviceEntryQuery }>(
     '/auth/oidc/device',
     { schema: deviceEntrySchema },
-    async (request, reply) => {
-      const typed = request.query.user_code
-      const code = typed === undefined ? undefined : normaliseUserCode(typed)
-      const userCode = code === undefined ? '' : formatUserCode(code)
-      return sendHtml(
-        reply,
-        200,
-        renderDeviceEntryPage({ confirmUrl: urls.confirm, userCode }),
-        formPageSecurityHeaders,
-      )
-    },
+    async (request, reply) => entryPage(reply, request.query.user_code),
   )
 
   app.get<{ Querystring: DeviceConfirmQuery }>(
     '/auth/oidc/device/confirm',
     { schema: deviceConfirmPageSchema, config: { authStep: 'device_verify' } },
     async (request, reply) => {
+      // Another site's image, script, frame or link must not make this browser's address spend
+      // its wrong codes (ten lock the address out, office NAT included): such a request gets the
+      // entry page with the code filled in, and the person's Continue comes back same-origin.
+      if (!openedHere(request)) return entryPage(reply, request.query.user_code)
       const { request: device } = await pendingDevice(request, request.query.user_code)
       return sendHtml(
         reply,
@@ -132,6 +158,7 @@ const devicePages: FastifyPluginAsync = async (app) => {
           userCode: formatUserCode(device.userCode),
           clientName: device.clientName,
           requestedAt: device.requestedAt,
+          now: Date.now(),
           requestedFrom: device.requestedFrom,
           confirmUrl: urls.confirm,
           cancelUrl: urls.cancel,
