@@ -35,20 +35,22 @@ interface PendingDevice {
  * verdict for the terminal (see callback.ts).
  */
 /**
- * Whether the browser says this GET is the person's own page load: typed, opened from a QR code
- * or another application (`Sec-Fetch-Site: none`) or a link or form on this service
- * (`same-origin`), as a top-level navigation (`Sec-Fetch-Mode: navigate`) of a document
- * (`Sec-Fetch-Dest: document`). Each of the three headers that is sent must say so; one that is
- * not sent does not count against the request, so clients without Fetch Metadata (older
- * browsers, curl) see the page as before. Duplicated headers arrive joined and so fail.
+ * Whether the browser says this GET is the person's own page load. Browsers with Fetch Metadata
+ * send `Sec-Fetch-Site` on every request; when it is sent, it must be `none` (typed, a bookmark,
+ * a QR code, a link in another application) or `same-origin` (the entry page's Continue), and
+ * `Sec-Fetch-Mode` and `Sec-Fetch-Dest`, when sent, must be `navigate` and `document`: a
+ * top-level page, not an image, script, fetch or frame. Without `Sec-Fetch-Site` (browsers
+ * without Fetch Metadata, plain http outside loopback, curl, Node's fetch, which sends only
+ * `Sec-Fetch-Mode: cors`) the page is shown as before. Duplicated headers arrive joined and fail.
  */
 function openedHere(request: Pick<FastifyRequest, 'headers'>): boolean {
   const { headers } = request
   const site = headers['sec-fetch-site']
+  if (site === undefined) return true
   const mode = headers['sec-fetch-mode']
   const dest = headers['sec-fetch-dest']
   return (
-    (site === undefined || site === 'same-origin' || site === 'none') &&
+    (site === 'same-origin' || site === 'none') &&
     (mode === undefined || mode === 'navigate') &&
     (dest === undefined || dest === 'document')
   )
