@@ -4,12 +4,12 @@
 # each run's figures and the median CPU time per request of each side; with the "startup"
 # scenario, also each run's median time from spawn to the first /healthz 200, and their median.
 #
-# Usage: bench/compare.sh <git ref> [scenarios, default start,callback,exchange] [rounds, default 3]
+# Usage: bench/compare.sh <git ref> [scenarios, default start,callback,callback-web,exchange] [rounds, default 3]
 # The usual BENCH_* settings apply (e.g. BENCH_SECONDS=5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ref=$1
-scenarios=${2:-start,callback,exchange}
+scenarios=${2:-start,callback,callback-web,exchange}
 rounds=${3:-3}
 before=$(mktemp -d)
 trap 'rm -rf "$before"' EXIT

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { get } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 export { freePort } from '../test/helpers/free-port.js'
@@ -73,9 +74,20 @@ export function spawnNode(name: string, args: string[], options: SpawnOptions = 
   }
 }
 
+/** The status of a GET to `url`, or 0 when nothing answers. */
+function statusOf(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    get(url, { agent: false }, (response) => {
+      response.resume()
+      response.once('end', () => resolve(response.statusCode ?? 0))
+    }).once('error', () => resolve(0))
+  })
+}
+
 /**
  * Polls `url` (served by `server`) until it answers 200; returns the milliseconds from `since`
- * (a performance.now()).
+ * (a performance.now()). With node:http, not fetch: the first fetch of a process loads Node's
+ * own copy of undici, CPU time the measured process would compete with on a small machine.
  */
 export async function waitFor200(
   url: string,
@@ -87,13 +99,7 @@ export async function waitFor200(
     if (server.child.exitCode !== null) {
       throw new Error(`${server.name} exited (${server.child.exitCode}): ${server.stderr()}`)
     }
-    try {
-      const response = await fetch(url)
-      await response.arrayBuffer()
-      if (response.status === 200) return performance.now() - since
-    } catch {
-      // not listening yet
-    }
+    if ((await statusOf(url)) === 200) return performance.now() - since
     if (performance.now() - since > timeoutMs) throw new Error(`${url} did not answer 200`)
     await sleep(2)
   }

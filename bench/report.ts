@@ -3,6 +3,7 @@ export type ScenarioId =
   | 'floor'
   | 'start'
   | 'callback'
+  | 'callback-web'
   | 'exchange'
   | 'peer-start'
   | 'peer-callback'
@@ -14,6 +15,7 @@ export const scenarioLabels: Record<ScenarioId, string> = {
   floor: 'reference: crypto floor (RS256 verify + EdDSA sign)',
   start: 'GET /v0/auth/oidc/start',
   callback: 'GET /v0/auth/oidc/callback',
+  'callback-web': 'GET /v0/auth/oidc/callback, allow-listed web target',
   exchange: 'POST /v0/auth/oidc',
   'peer-start': 'peer: express-openid-connect GET /login',
   'peer-callback': 'peer: express-openid-connect GET /callback',
@@ -27,6 +29,7 @@ const order: ScenarioId[] = [
   'start',
   'peer-start',
   'callback',
+  'callback-web',
   'peer-callback',
   'floor',
   'ceiling-exchange',

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net'
-import validateEnvironment from 'env-schema'
+import { Ajv } from 'ajv'
 import { parseRedirectAllowlist, type RedirectAllowlist } from '../login/redirect-target.js'
 import type { OutboundProxy } from '../provider/http.js'
 import { type ClaimRequirement, parseClaimRequirements } from '../registry/policy.js'
@@ -219,8 +219,7 @@ interface SchemaError {
 }
 
 /** Turns the first error of a failed {@link envSchema} validation (Ajv's) into a {@link ConfigError}. */
-function configErrorFromSchema(error: unknown): ConfigError | undefined {
-  const errors = (error as { errors?: unknown })?.errors
+function configErrorFromSchema(errors: unknown): ConfigError | undefined {
   if (!Array.isArray(errors) || errors.length === 0) return undefined
   const { keyword, instancePath, params } = errors[0] as SchemaError
   if (keyword === 'required') {
@@ -553,18 +552,24 @@ function buildConfig(raw: ValidatedEnv): Config {
  * fix, never the value.
  */
 export function loadConfig(env: Environment): Config {
-  let validated: ValidatedEnv
-  try {
-    // @fastify/env is this same function (env-schema) wrapped as a Fastify plugin; called
-    // directly, the configuration exists before Fastify is built, which needs the trusted
-    // proxies and the log level at construction.
-    validated = validateEnvironment<ValidatedEnv>({
-      schema: envSchema,
-      data: { ...env },
-      env: false,
-    })
-  } catch (error) {
-    throw configErrorFromSchema(error) ?? error
+  // Validated before Fastify is built (it takes the trusted proxies and the log level at
+  // construction), so not through the @fastify/env plugin, and with Ajv itself rather than
+  // env-schema, the function that plugin wraps: same options, but no check of the schema against
+  // the JSON Schema meta-schema. The schema is this module's constant, and Ajv's strict mode still
+  // refuses an unknown keyword as it compiles it. env-schema compiles that meta-schema as soon as
+  // it is imported: about 60 ms of main-thread CPU at every start (docs/performance.md, start-up).
+  const validate = new Ajv({
+    allErrors: true,
+    coerceTypes: true,
+    useDefaults: true,
+    // Variables the schema does not name are dropped, not refused: the environment holds many.
+    removeAdditional: true,
+    allowUnionTypes: true,
+    validateSchema: false,
+  }).compile<ValidatedEnv>({ ...envSchema, additionalProperties: false })
+  const validated: unknown = { ...env }
+  if (!validate(validated)) {
+    throw configErrorFromSchema(validate.errors) ?? new ConfigError('environment', 'is invalid')
   }
   return buildConfig(validated)
 }
