@@ -45,9 +45,10 @@ async function run(): Promise<void> {
       'The name the terminal gave itself — not verified',
     )
     t.same(
-      await page
-        .locator('dl.request .client-name')
-        .evaluate((name) => [getComputedStyle(name).overflow, getComputedStyle(name).whiteSpace]),
+      await page.locator('dl.request .client-name').evaluate((name) => {
+        const style = name.ownerDocument.defaultView?.getComputedStyle(name)
+        return [style?.overflow, style?.whiteSpace]
+      }),
       ['hidden', 'nowrap'],
       'clipped to one line of its own',
     )
