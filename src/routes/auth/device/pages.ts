@@ -30,11 +30,6 @@ interface PendingDevice {
 }
 
 /**
- * The person's side of a device login: the entry page, the confirmation page, and the two
- * answers to it. Confirming starts the ordinary browser login, whose callback records the
- * verdict for the terminal (see callback.ts).
- */
-/**
  * Whether the browser says this GET is the person's own page load. Browsers with Fetch Metadata
  * send `Sec-Fetch-Site` on every request; when it is sent, it must be `none` (typed, a bookmark,
  * a QR code, a link in another application) or `same-origin` (the entry page's Continue), and
@@ -56,6 +51,11 @@ function openedHere(request: Pick<FastifyRequest, 'headers'>): boolean {
   )
 }
 
+/**
+ * The person's side of a device login: the entry page, the confirmation page, and the two
+ * answers to it. Confirming starts the ordinary browser login, whose callback records the
+ * verdict for the terminal (see callback.ts).
+ */
 const devicePages: FastifyPluginAsync = async (app) => {
   const { config, deviceStore: store } = app
   const publicOrigin = new URL(config.publicUrl).origin
