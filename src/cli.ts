@@ -10,6 +10,7 @@ process.exitCode = await runCli(process.argv.slice(2), {
   stderr: process.stderr,
   homeDir: homedir(),
   env: process.env,
+  interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
   async openBrowser(url) {
     await open(url)
   },

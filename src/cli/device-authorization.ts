@@ -52,9 +52,12 @@ function boundedInteger(
 }
 
 /**
- * A page to send the person to: https, or the service's own origin (a service on loopback http
- * in development), never with credentials, and short enough to print. The parsed form is what is
- * returned, so what the terminal shows is what a browser would open.
+ * A page to send the person to: on the origin of the service URL the command was given, never
+ * with credentials, and short enough to print. Any other origin is refused, https or not: the
+ * service's verification page is its own (`<PUBLIC_URL>/v0/auth/oidc/device`), and a service that
+ * names another site (malicious, or misconfigured) would send the person to a page that asks for
+ * their sign-in elsewhere. The parsed form is returned, so what the terminal shows is what a
+ * browser would open.
  */
 function pageUrl(value: unknown, field: string, serviceOrigin: string): URL {
   if (typeof value !== 'string' || value.length > MAX_URL_LENGTH) {
@@ -66,8 +69,10 @@ function pageUrl(value: unknown, field: string, serviceOrigin: string): URL {
   } catch {
     throw new DeviceAnswerError(`${field} is not a URL`)
   }
-  if (url.protocol !== 'https:' && url.origin !== serviceOrigin) {
-    throw new DeviceAnswerError(`${field} is neither https nor on the service's own origin`)
+  if (url.origin !== serviceOrigin) {
+    throw new DeviceAnswerError(
+      `${field} is not on ${serviceOrigin}, the origin of --url (use the service's public URL as --url)`,
+    )
   }
   if (url.username !== '' || url.password !== '') {
     throw new DeviceAnswerError(`${field} carries credentials`)

@@ -5,6 +5,7 @@
 import { hostname as osHostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { renderUnicodeCompact } from 'uqr'
+import { MAX_CLIENT_NAME_LENGTH } from '../device/client-name.js'
 import {
   DeviceAnswerError,
   type DeviceAuthorization,
@@ -24,11 +25,11 @@ export interface DeviceLoginOptions {
   readonly timeoutSeconds: number | undefined
   /** Print a QR code of the link when a terminal shows the messages. */
   readonly qr: boolean
+  /** The name the confirmation page shows; undefined: {@link deviceClientName} of the host name. */
+  readonly clientName: string | undefined
 }
 
 const CLIENT_NAME_PREFIX = 'mcp-registry-oidc'
-/** The service shows at most 64 characters of a client name. */
-const MAX_CLIENT_NAME_LENGTH = 64
 /** RFC 8628 §3.5: each slow_down adds 5 seconds to the interval, for the rest of the login. */
 const SLOW_DOWN_SECONDS = 5
 /** The service's error descriptions are a sentence; a longer one is cut. */
@@ -215,7 +216,7 @@ export async function deviceLogin(
   reason: string | undefined,
 ): Promise<number> {
   const clock = io.clock ?? realClock
-  const clientName = deviceClientName(io.hostname ?? osHostname())
+  const clientName = options.clientName ?? deviceClientName(io.hostname ?? osHostname())
   if (reason !== undefined) {
     io.stderr.write(
       `Signing in with a code to enter in a browser elsewhere, because ${reason}. Use --no-device to sign in with a browser on this machine.\n\n`,

@@ -13,6 +13,12 @@ export interface CliIo {
   readonly platform?: NodeJS.Platform
   /** This machine's name, shown to the person confirming a device login; default os.hostname(). */
   readonly hostname?: string
+  /**
+   * Whether a person is at a terminal: stdin and stderr (where messages go; stdout may carry the
+   * token with --print) are TTYs. Only then may `login` choose the device flow by itself.
+   * Default false.
+   */
+  readonly interactive?: boolean
   /** Time, for commands that wait between requests; default the real clock. */
   readonly clock?: Clock
 }

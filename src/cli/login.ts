@@ -3,6 +3,7 @@
 
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
+import { clientNameProblem } from '../device/client-name.js'
 import { s256 } from '../login/loopback-code.js'
 import { deviceLogin } from './device-login.js'
 import { chooseLoginFlow } from './flow-choice.js'
@@ -27,6 +28,8 @@ Options:
   --no-device          sign in with a browser on this machine, even over SSH or without a display
   --no-browser         do not start a browser; open the printed URL yourself
   --no-qr              device login: no QR code of the link (shown only on a terminal anyway)
+  --client-name <name> device login: the name the confirmation page shows for this terminal
+                       (default "mcp-registry-oidc on <this machine's host name>")
   --print              write the token to stdout instead of the token files
   --timeout <seconds>  how long to wait for the sign-in (default 300; device login: as long as
                        the code lives, 10 minutes with the service's defaults)
@@ -34,7 +37,13 @@ Options:
 
 Which login: --device or --no-device when given; otherwise the device login in an SSH session
 (SSH_CONNECTION or SSH_TTY set) and on Linux or BSD without a display (neither DISPLAY nor
-WAYLAND_DISPLAY set), the browser on this machine everywhere else.
+WAYLAND_DISPLAY set), the browser on this machine everywhere else. The device login is chosen
+by itself only when stdin and stderr are terminals; a run without them (CI, scripts) that would
+need it fails and asks for --device or --no-device, so no live code lands in a log unasked.
+
+The device login sends the client name, by default this machine's host name, to the service,
+which shows it to whoever opens the confirmation page with the code. Its verification page
+must be on the origin of --url; the command refuses a page anywhere else.
 
 On this machine, the browser returns to http://127.0.0.1:<random port>/callback with a one-time
 code, which the command redeems with its PKCE verifier. The device login prints a page and a
@@ -56,6 +65,8 @@ interface LoginOptions {
   noDevice: boolean
   browser: boolean
   qr: boolean
+  /** Device login: the name to show on the confirmation page; undefined: from the host name. */
+  clientName: string | undefined
   print: boolean
   /** Undefined when not given: the loopback flow then waits 300 s, the device flow the code's life. */
   timeoutSeconds: number | undefined
@@ -89,6 +100,7 @@ function parseLoginOptions(argv: string[]): LoginOptions {
       'no-device': { type: 'boolean' },
       'no-browser': { type: 'boolean' },
       'no-qr': { type: 'boolean' },
+      'client-name': { type: 'string' },
       print: { type: 'boolean' },
       timeout: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -103,6 +115,7 @@ function parseLoginOptions(argv: string[]): LoginOptions {
     noDevice: values['no-device'] === true,
     browser: values['no-browser'] !== true,
     qr: values['no-qr'] !== true,
+    clientName: values['client-name'],
     print: values.print === true,
     timeoutSeconds: undefined,
   }
@@ -110,6 +123,10 @@ function parseLoginOptions(argv: string[]): LoginOptions {
   if (values.url === undefined) throw new UsageError('--url is required')
   if (options.device && options.noDevice) {
     throw new UsageError('--device and --no-device exclude each other')
+  }
+  if (options.clientName !== undefined) {
+    const problem = clientNameProblem(options.clientName)
+    if (problem !== undefined) throw new UsageError(`--client-name ${problem}`)
   }
   options.url = baseUrlOption(values.url, 'url')
   options.registry =
@@ -153,7 +170,12 @@ export async function login(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(LOGIN_HELP)
     return EXIT.ok
   }
-  const choice = chooseLoginFlow(options, io.env ?? {}, io.platform ?? process.platform)
+  const choice = chooseLoginFlow(
+    options,
+    io.env ?? {},
+    io.platform ?? process.platform,
+    io.interactive === true,
+  )
   if (choice.flow === 'device') return deviceLogin(options, io, choice.reason)
   return loopbackLogin(options, io)
 }

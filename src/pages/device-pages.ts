@@ -50,15 +50,30 @@ export function renderDeviceEntryPage({ confirmUrl, userCode }: DeviceEntryPageI
 export interface DeviceConfirmPageInput {
   /** `XXXX-XXXX`. */
   readonly userCode: string
-  /** As the terminal sent it; escaped like every value. */
+  /**
+   * As the terminal sent it, after the rule of src/device/client-name.ts; escaped like every
+   * value, and shown as what it is: a name anyone could have chosen.
+   */
   readonly clientName: string | undefined
   /** Unix milliseconds. */
   readonly requestedAt: number
+  /** Unix milliseconds: the page says how long ago the request was made. */
+  readonly now: number
   readonly requestedFrom: string
   readonly confirmUrl: string
   readonly cancelUrl: string
   /** The anti-forgery value both forms send back. */
   readonly csrfToken: string
+}
+
+/**
+ * `just now`, `1 minute ago`, `7 minutes ago`: the check a person can make at a glance (a
+ * request they did not just start is not theirs). A clock a little behind counts as just now.
+ */
+export function formatAge(requestedAt: number, now: number): string {
+  const minutes = Math.floor((now - requestedAt) / 60_000)
+  if (!(minutes >= 1)) return 'just now'
+  return `${minutes} ${minutes === 1 ? 'minute' : 'minutes'} ago`
 }
 
 /**
@@ -70,13 +85,13 @@ export function renderDeviceConfirmPage(input: DeviceConfirmPageInput): string {
 <input type="hidden" name="_csrf" value="${input.csrfToken}">`
   const client =
     input.clientName === undefined
-      ? html`<span class="muted">(the terminal gave no name)</span>`
-      : input.clientName
+      ? html`<span class="client-name muted">(the terminal gave no name)</span>`
+      : html`<span class="client-name">${input.clientName}</span>`
   const body = html`<p class="lead">A terminal asks to sign in to the registry as you.</p>
 <dl class="request">
 <dt>Code</dt><dd class="shown-code">${input.userCode}</dd>
-<dt>Application</dt><dd>${client}</dd>
-<dt>Requested</dt><dd>${formatUtc(Math.floor(input.requestedAt / 1000))}</dd>
+<dt>Terminal</dt><dd>${client}<span class="unverified">The name the terminal gave itself — not verified</span></dd>
+<dt>Requested</dt><dd>${formatAge(input.requestedAt, input.now)} <span class="secondary">(${formatUtc(Math.floor(input.requestedAt / 1000))})</span></dd>
 <dt>From address</dt><dd><code>${input.requestedFrom}</code></dd>
 </dl>
 <aside class="callout" role="note">

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import fc from 'fast-check'
 import t from 'tap'
+import { request } from 'undici'
 import {
   checkLogsLast,
   type RealStage,
@@ -91,6 +92,79 @@ t.test('ten wrong codes from one address: 429 for any code until the window ends
   t.equal((await page(device.user_code, '2001:db8:1:2:ffff::1')).status, 429, 'the whole /64')
   t.equal((await page(device.user_code, '2001:db8:1:3::1')).status, 200, 'not the next /64')
 })
+
+t.test(
+  "another site cannot spend an address's wrong codes: its GETs get the entry page",
+  async (t) => {
+    const guarded = await stage({ MCP_REGISTRY_OIDC_TRUST_PROXY: '127.0.0.1' })
+    const device = await deviceLogin(guarded)
+    const address = '203.0.113.9'
+    // undici's request, not fetch: fetch always sends its own Sec-Fetch-Mode (cors).
+    const page = async (code: string, fetchMetadata: Record<string, string>) => {
+      const url = `${guarded.base}/v0/auth/oidc/device/confirm?user_code=${encodeURIComponent(code)}`
+      const response = await request(url, {
+        headers: { accept: 'text/html', 'x-forwarded-for': address, ...fetchMetadata },
+      })
+      return { status: response.statusCode, text: () => response.body.text() }
+    }
+    const notThePersonsOwn: Record<string, Record<string, string>> = {
+      '<img> on another site': {
+        'sec-fetch-site': 'cross-site',
+        'sec-fetch-mode': 'no-cors',
+        'sec-fetch-dest': 'image',
+      },
+      'a link on another site': {
+        'sec-fetch-site': 'cross-site',
+        'sec-fetch-mode': 'navigate',
+        'sec-fetch-dest': 'document',
+      },
+      'a link on a sibling subdomain': {
+        'sec-fetch-site': 'same-site',
+        'sec-fetch-mode': 'navigate',
+        'sec-fetch-dest': 'document',
+      },
+      '<img> on this origin': {
+        'sec-fetch-site': 'same-origin',
+        'sec-fetch-mode': 'no-cors',
+        'sec-fetch-dest': 'image',
+      },
+      'a frame': {
+        'sec-fetch-site': 'same-origin',
+        'sec-fetch-mode': 'navigate',
+        'sec-fetch-dest': 'iframe',
+      },
+      'only Sec-Fetch-Site, cross-site': { 'sec-fetch-site': 'cross-site' },
+    }
+    for (const [what, headers] of Object.entries(notThePersonsOwn)) {
+      for (let i = 0; i < 3; i++) {
+        const response = await page('BCDF-GHJK', headers)
+        const text = await response.text()
+        t.equal(response.status, 200, `${what}: 200`)
+        t.match(text, 'value="BCDF-GHJK"', `${what}: the entry page, the code filled in`)
+        t.notMatch(text, 'Is this your sign-in?')
+      }
+      const right = await (await page(device.user_code, headers)).text()
+      t.notMatch(right, 'Is this your sign-in?', `${what}: even the right code is not looked up`)
+    }
+    const own = await page(device.user_code, {
+      'sec-fetch-site': 'same-origin',
+      'sec-fetch-mode': 'navigate',
+      'sec-fetch-dest': 'document',
+    })
+    t.equal(own.status, 200, '18 cross-site wrong codes counted nothing: no 429')
+    t.match(
+      await own.text(),
+      'Is this your sign-in?',
+      "the person's own Continue shows the request",
+    )
+    const typed = await page(device.user_code, {
+      'sec-fetch-site': 'none',
+      'sec-fetch-mode': 'navigate',
+      'sec-fetch-dest': 'document',
+    })
+    t.match(await typed.text(), 'Is this your sign-in?', 'typed or opened from a QR code: shown')
+  },
+)
 
 t.test('an unknown or malformed code on the page: an error page, 4xx', async (t) => {
   const response = await fetch(`${base}/v0/auth/oidc/device/confirm?user_code=BCDF-GHJK`, {
@@ -229,6 +303,9 @@ t.test('client names are bounded, printable and shown escaped', async (t) => {
   const device = await deviceLogin(main, { client_name: markup })
   const { page } = await openConfirmation(base, device.user_code, main.browser())
   t.notMatch(page, /<script>alert|<img src=x/)
+  t.match(page, 'The name the terminal gave itself — not verified', 'labelled as unverified')
+  t.match(page, '<span class="client-name">', 'in its own clipped box')
+  t.match(page, /just now <span class="secondary">\(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)/)
   t.match(
     page,
     '&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;&quot;&#39;&amp;',
@@ -246,6 +323,14 @@ t.test('client names are bounded, printable and shown escaped', async (t) => {
     'a right-to-left override': 'laptop\u202egnp.exe',
     'a zero-width space': 'lap\u200btop',
     'a line separator': 'lap\u2028top',
+    'Hangul fillers, which render blank': '\u3164\u3164\u3164',
+    'blank Braille patterns': '\u2800\u2800',
+    'ideographic spaces': '\u3000'.repeat(64),
+    'lone combining marks': '\u0301'.repeat(64),
+    'stacked combining marks': `A${'\u0301'.repeat(60)}`,
+    'a Cyrillic look-alike among Latin letters': 'mcp-publіsher (official CLI)',
+    'spaces to fake another row': 'mcp-registry-oidc on laptop    From address: 127.0.0.1',
+    'not NFC': 'Ku\u0308che',
   }
   for (const [name, clientName] of Object.entries(refusedNames)) {
     t.match(

@@ -36,10 +36,23 @@ async function run(): Promise<void> {
     t.equal(await page.textContent('h1'), 'Is this your sign-in?')
     t.equal(await page.textContent('dd.shown-code'), device.user_code)
     t.equal(
-      await page.textContent('dl.request dd:nth-of-type(2)'),
+      await page.textContent('dl.request .client-name'),
       markup,
       'the client name is shown as the text it is',
     )
+    t.match(
+      await page.textContent('dl.request dd:nth-of-type(2)'),
+      'The name the terminal gave itself — not verified',
+    )
+    t.same(
+      await page.locator('dl.request .client-name').evaluate((name) => {
+        const style = name.ownerDocument.defaultView?.getComputedStyle(name)
+        return [style?.overflow, style?.whiteSpace]
+      }),
+      ['hidden', 'nowrap'],
+      'clipped to one line of its own',
+    )
+    t.match(await page.textContent('dl.request dd:nth-of-type(3)'), /^just now \(.* UTC\)$/)
     t.equal(await page.locator('dl.request img, dl.request b').count(), 0, 'and never as markup')
     t.match(await page.textContent('.callout'), 'Continue only if you started this sign-in')
     t.same(await problems(), [], 'confirmation page: no console errors, no CSP violations')

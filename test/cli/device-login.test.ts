@@ -341,10 +341,24 @@ t.test('hostile device answers are refused before anything is shown or polled', 
     [{ device_code: 'short' }, 'device_code is missing or malformed'],
     [{ device_code: 'a b\x1b[1mcdefghijklmnop' }, 'device_code is missing or malformed'],
     [{ device_code: undefined }, 'device_code is missing'],
-    [{ verification_uri: 'javascript:alert(1)' }, 'verification_uri is neither https nor'],
-    [{ verification_uri: 'http://evil.example/device' }, 'verification_uri is neither https nor'],
-    [{ verification_uri: 'file:///etc/passwd' }, 'verification_uri is neither https nor'],
-    [{ verification_uri: 'https://user:pw@evil.example/' }, 'verification_uri carries credentials'],
+    [{ verification_uri: 'javascript:alert(1)' }, 'verification_uri is not on http://127.0.0.1'],
+    [{ verification_uri: 'http://evil.example/device' }, 'verification_uri is not on'],
+    [{ verification_uri: 'file:///etc/passwd' }, 'verification_uri is not on'],
+    [
+      { verification_uri: 'https://sso.example-login.com/v0/auth/oidc/device' },
+      'verification_uri is not on http://127.0.0.1',
+    ],
+    [
+      {
+        verification_uri: `${url}/v0/auth/oidc/device`,
+        verification_uri_complete: 'https://evil.example/v0/auth/oidc/device?user_code=BCDF-GHJK',
+      },
+      'verification_uri_complete is not on',
+    ],
+    [
+      { verification_uri: `${url.replace('//', '//user:pw@')}/device` },
+      'verification_uri carries credentials',
+    ],
     [{ verification_uri: 'https://\x1b[31m.example/' }, 'verification_uri is not a URL'],
     [
       { verification_uri: `https://evil.example/${'a'.repeat(3000)}` },
@@ -352,7 +366,7 @@ t.test('hostile device answers are refused before anything is shown or polled', 
     ],
     [{ verification_uri: undefined }, 'verification_uri is not a URL'],
     [
-      { verification_uri_complete: 'https://evil.example/device?user_code=BCDF-GHJK' },
+      { verification_uri_complete: `${url}/device?user_code=BCDF-GHJK` },
       'verification_uri_complete is not the verification page with this user_code',
     ],
     [
@@ -433,7 +447,8 @@ t.test('whatever the device answer, it is refused or every field is safe', async
       return (
         shown.every((text) => !CONTROL.test(text)) &&
         /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/.test(read.userCode) &&
-        new URL(read.verificationUri).protocol === 'https:' &&
+        new URL(read.verificationUri).origin === origin &&
+        new URL(read.verificationUriComplete ?? origin).origin === origin &&
         read.intervalSeconds >= INTERVAL_BOUNDS.min &&
         read.intervalSeconds <= INTERVAL_BOUNDS.max &&
         read.expiresInSeconds >= EXPIRES_IN_BOUNDS.min &&
@@ -504,7 +519,7 @@ t.test('which login runs when not told', async (t) => {
     ],
   ]
   for (const [name, flags, env, platform, flow] of cases) {
-    const choice = chooseLoginFlow(flags, env, platform)
+    const choice = chooseLoginFlow(flags, env, platform, true)
     t.equal(choice.flow, flow, name)
     const told = flags.device || flags.noDevice
     t.equal(
@@ -522,6 +537,7 @@ t.test('login chooses by itself, says why, and obeys --no-device and --device', 
     env: { SSH_CONNECTION: '10.0.0.2 50000 10.0.0.1 22', DISPLAY: ':0' },
     hostname: 'devbox',
     clock: testClock().clock,
+    interactive: true,
   })
   t.equal(await runCli(['login', '--url', standIn.url], ssh.io), 0)
   t.match(
@@ -530,7 +546,11 @@ t.test('login chooses by itself, says why, and obeys --no-device and --device', 
   )
   t.same(ssh.opened, [], 'no browser is started for a device login')
 
-  const headless = await cliRun(t, undefined, { env: {}, clock: testClock().clock })
+  const headless = await cliRun(t, undefined, {
+    env: {},
+    clock: testClock().clock,
+    interactive: true,
+  })
   t.equal(await runCli(['login', '--url', standIn.url, '--print'], headless.io), 0)
   t.match(
     headless.out.stderr,
@@ -553,4 +573,51 @@ t.test('login chooses by itself, says why, and obeys --no-device and --device', 
   const both = await cliRun(t)
   t.equal(await runCli(['login', '--url', standIn.url, '--device', '--no-device'], both.io), 2)
   t.match(both.out.stderr, '--device and --no-device exclude each other')
+})
+
+t.test('not at a terminal, login never picks the device login by itself', async (t) => {
+  const ssh = { SSH_CONNECTION: '10.0.0.2 50000 10.0.0.1 22' }
+  for (const [name, env] of [
+    ['CI over SSH', { ...ssh, CI: 'true' }],
+    ['a headless runner', {}],
+  ] as const) {
+    t.throws(
+      () => chooseLoginFlow({ device: false, noDevice: false }, env, 'linux', false),
+      /not interactive .* Pass --device to do so anyway, or --no-device/,
+      name,
+    )
+  }
+  t.equal(
+    chooseLoginFlow({ device: true, noDevice: false }, ssh, 'linux', false).flow,
+    'device',
+    '--device still works in CI',
+  )
+  t.equal(
+    chooseLoginFlow({ device: false, noDevice: false }, { DISPLAY: ':0' }, 'linux', false).flow,
+    'loopback',
+    'a desktop: the browser on this machine, as before',
+  )
+
+  const standIn = await startStandIn(t)
+  const ci = await cliRun(t, undefined, { env: { ...ssh, CI: 'true' }, interactive: false })
+  t.equal(await runCli(['login', '--url', standIn.url], ci.io), 2, 'wrong usage')
+  t.match(ci.out.stderr, 'Pass --device to do so anyway, or --no-device')
+  t.same(standIn.received.device, [], 'no code was requested, none printed')
+})
+
+t.test('--client-name replaces the host name; a deceptive one is refused', async (t) => {
+  const standIn = await startStandIn(t)
+  standIn.polls = ['token']
+  const named = await cliRun(t, undefined, { hostname: 'devbox', clock: testClock().clock })
+  const args = ['login', '--device', '--print', '--url', standIn.url]
+  t.equal(await runCli([...args, '--client-name', 'Ada’s build box'], named.io), 0)
+  t.same(standIn.received.device, [{ client_name: 'Ada’s build box' }], 'sent instead of devbox')
+  t.match(named.out.stderr, 'The page names this request "Ada’s build box"')
+
+  for (const name of ['\u3164\u3164', 'laptop    From address: 127.0.0.1', 'a'.repeat(65)]) {
+    const bad = await cliRun(t)
+    t.equal(await runCli([...args, '--client-name', name], bad.io), 2, JSON.stringify(name))
+    t.match(bad.out.stderr, '--client-name ')
+  }
+  t.equal(standIn.received.device.length, 1, 'nothing sent for a refused name')
 })

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
+import { clientNameProblem } from '../../../device/client-name.js'
 import {
   DEVICE_CODE,
   deviceKey,
@@ -75,6 +76,16 @@ const deviceApi: FastifyPluginAsync = async (app) => {
     async (request) => {
       const requestedAt = Date.now()
       const clientName = request.body.client_name
+      // The schema only bounds the length and keeps controls out; this is the full rule for a
+      // name the confirmation page will show (see client-name.ts).
+      const problem = clientName === undefined ? undefined : clientNameProblem(clientName)
+      if (problem !== undefined) {
+        throw new AuthError(
+          'invalid_request',
+          `client_name ${problem}. Send at most 64 letters, digits, punctuation or symbols, single spaces between words.`,
+          `client_name refused: ${problem}`,
+        )
+      }
       for (let draw = 0; draw < maxDraws; draw++) {
         const deviceCode = newDeviceCode()
         const userCode = newUserCode()

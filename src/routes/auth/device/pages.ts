@@ -1,6 +1,6 @@
 import fastifyCsrfProtection from '@fastify/csrf-protection'
 import { normalizeIP } from '@fastify/rate-limit'
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { formatUserCode, normaliseUserCode, sameUserCode, userKey } from '../../../device/codes.js'
 import { maxWrongUserCodes, wrongUserCodeWindowMs } from '../../../device/device-login.js'
 import type { DeviceRequest } from '../../../device/store.js'
@@ -27,6 +27,28 @@ import { fromStore } from './store-errors.js'
 interface PendingDevice {
   readonly userKey: string
   readonly request: DeviceRequest
+}
+
+/**
+ * Whether the browser says this GET is the person's own page load. Browsers with Fetch Metadata
+ * send `Sec-Fetch-Site` on every request; when it is sent, it must be `none` (typed, a bookmark,
+ * a QR code, a link in another application) or `same-origin` (the entry page's Continue), and
+ * `Sec-Fetch-Mode` and `Sec-Fetch-Dest`, when sent, must be `navigate` and `document`: a
+ * top-level page, not an image, script, fetch or frame. Without `Sec-Fetch-Site` (browsers
+ * without Fetch Metadata, plain http outside loopback, curl, Node's fetch, which sends only
+ * `Sec-Fetch-Mode: cors`) the page is shown as before. Duplicated headers arrive joined and fail.
+ */
+function openedHere(request: Pick<FastifyRequest, 'headers'>): boolean {
+  const { headers } = request
+  const site = headers['sec-fetch-site']
+  if (site === undefined) return true
+  const mode = headers['sec-fetch-mode']
+  const dest = headers['sec-fetch-dest']
+  return (
+    (site === 'same-origin' || site === 'none') &&
+    (mode === undefined || mode === 'navigate') &&
+    (dest === undefined || dest === 'document')
+  )
 }
 
 /**
@@ -104,26 +126,32 @@ const devicePages: FastifyPluginAsync = async (app) => {
     return { userKey: key, request: pending }
   }
 
+  /** The entry page, with the code filled in when `typed` is one; nothing is looked up. */
+  function entryPage(reply: FastifyReply, typed: string | undefined) {
+    const code = typed === undefined ? undefined : normaliseUserCode(typed)
+    const userCode = code === undefined ? '' : formatUserCode(code)
+    return sendHtml(
+      reply,
+      200,
+      renderDeviceEntryPage({ confirmUrl: urls.confirm, userCode }),
+      formPageSecurityHeaders,
+    )
+  }
+
   app.get<{ Querystring: DeviceEntryQuery }>(
     '/auth/oidc/device',
     { schema: deviceEntrySchema },
-    async (request, reply) => {
-      const typed = request.query.user_code
-      const code = typed === undefined ? undefined : normaliseUserCode(typed)
-      const userCode = code === undefined ? '' : formatUserCode(code)
-      return sendHtml(
-        reply,
-        200,
-        renderDeviceEntryPage({ confirmUrl: urls.confirm, userCode }),
-        formPageSecurityHeaders,
-      )
-    },
+    async (request, reply) => entryPage(reply, request.query.user_code),
   )
 
   app.get<{ Querystring: DeviceConfirmQuery }>(
     '/auth/oidc/device/confirm',
     { schema: deviceConfirmPageSchema, config: { authStep: 'device_verify' } },
     async (request, reply) => {
+      // Another site's image, script, frame or link must not make this browser's address spend
+      // its wrong codes (ten lock the address out, office NAT included): such a request gets the
+      // entry page with the code filled in, and the person's Continue comes back same-origin.
+      if (!openedHere(request)) return entryPage(reply, request.query.user_code)
       const { request: device } = await pendingDevice(request, request.query.user_code)
       return sendHtml(
         reply,
@@ -132,6 +160,7 @@ const devicePages: FastifyPluginAsync = async (app) => {
           userCode: formatUserCode(device.userCode),
           clientName: device.clientName,
           requestedAt: device.requestedAt,
+          now: Date.now(),
           requestedFrom: device.requestedFrom,
           confirmUrl: urls.confirm,
           cancelUrl: urls.cancel,
