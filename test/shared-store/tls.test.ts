@@ -12,7 +12,7 @@ import { freePort } from '../helpers/free-port.js'
 import { isStoreUp, redisServerMissing, startRedis } from '../helpers/redis.js'
 import { whenToolPresent } from '../helpers/required-tool.js'
 import { testEnv } from '../helpers/service.js'
-import { type ServiceProcess, spawnService } from '../helpers/service-process.js'
+import { builtService, type ServiceProcess, spawnService } from '../helpers/service-process.js'
 import { waitFor } from '../helpers/wait.js'
 
 await whenToolPresent(t, redisServerMissing(), async () => {
@@ -45,9 +45,13 @@ await whenToolPresent(t, redisServerMissing(), async () => {
   // No provider is needed to connect to the store: nothing listens at this issuer.
   const provider = { issuer: 'http://127.0.0.1:1', clientId: 'c', clientSecret: 's' }
 
+  // The build, as `npm start` runs it: it starts quicker than the source under the TypeScript
+  // loader, and takes only the environment given here (so NODE_EXTRA_CA_CERTS is ours alone).
+  const built = await builtService()
   async function service(extra: Record<string, string>): Promise<ServiceProcess> {
     const started = await spawnService(
       testEnv(provider, await freePort(), { MCP_REGISTRY_OIDC_REDIS_URL: redis.url, ...extra }),
+      { built },
     )
     t.teardown(() => started.stop('SIGKILL'))
     return started
