@@ -101,6 +101,8 @@ export function createMemoryDeviceStore(options: MemoryStoreOptions = {}): Devic
   function liveOf(address: string, now: number): Set<string> {
     const keys = byAddress.get(address) ?? new Set<string>()
     for (const key of keys) if (!live(entries.get(key), now)) keys.delete(key)
+    // Kept in the map only while it holds a request: create adds it back with the new one.
+    if (keys.size === 0) byAddress.delete(address)
     return keys
   }
 
