@@ -62,7 +62,7 @@ app.get<{ Querystring: StartQuery }>(
       target: check.target,
       callerState,
       callerCodeChallenge: codeChallenge,
-      deviceUserKey: undefined,
+      device: undefined,
       createdAt: Math.floor(Date.now() / 1000),
     })
     const signature = createHmac('sha256', cookieSecret).update(value).digest('base64url')

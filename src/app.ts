@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import type { DestinationStream } from 'pino'
 import { type Config, type Environment, loadConfig } from './config/config.js'
 import { createDeviceStore } from './device/create-store.js'
+import { createDeviceGrants, type DeviceGrants } from './device/sealed-grant.js'
 import type { DeviceStore } from './device/store.js'
 import { pageSecurityHeaders } from './http/respond.js'
 import { loggerOptions } from './logger.js'
@@ -47,6 +48,7 @@ declare module 'fastify' {
     metrics: Metrics
     /** The device logins' state (src/device), this service's only state between requests. */
     deviceStore: DeviceStore
+    deviceGrants: DeviceGrants
   }
 }
 
@@ -111,6 +113,7 @@ export async function buildApp(
     app.decorate('config', config)
     app.decorate('tokenIssuer', await createRegistryTokenIssuer(config))
     app.decorate('loopbackCodes', createLoopbackCodes(config.cookieSecrets, config.publicUrl))
+    app.decorate('deviceGrants', createDeviceGrants(config.cookieSecrets, config.publicUrl))
     app.decorate('isTrustedProxy', (address: string) => trustProxy(address, 0))
     for (const { rule, namespace } of app.tokenIssuer.rulesReachingBlockedNamespaces) {
       app.log.warn(

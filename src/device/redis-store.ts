@@ -1,47 +1,68 @@
 // Device requests in Redis or Valkey, shared by every replica. Each key expires on its own (no
 // sweeper), every state change is one Lua script (atomic on the server: two replicas polling at
-// the same instant get the grant once between them), and time comes from the caller's `now`, so
-// replicas and tests agree on what is expired whatever the server's clock says; the keys' own
-// expiry only frees the memory.
+// the same instant get the grant once between them). Time comes from the calling replica's clock
+// (`now`, passed to every script), not the server's: replicas and tests then agree on what is
+// expired whatever the server's clock says, and keys' own expiry (relative, PX) only frees memory.
+// Replicas whose clocks differ by a second judge expiry and slow_down a second apart.
 //
 // Keys, below the connection's prefix (see docs/deployment.md, "Sizing"):
-//   device:<deviceKey>       hash: the request, its state, poll interval, last poll, the grant
-//                            until handed out; expires keptAfterExpiryMs after the request
-//   user:<userKey>           the device key; expires with the request (the code stays taken)
-//   wrong-codes:<address>    hash: count and end of the window; expires with the window
+//   device:<deviceKey>          hash: the request, its state, poll interval, last poll, the
+//                               address, and the sealed grant until handed out or expired;
+//                               expires keptAfterExpiryMs after the request
+//   user:<userKey>              the device key; expires with the request (the code stays taken)
+//   pending                     sorted set: device keys of live requests by expiry (the cap)
+//   pending-from:<address>      sorted set: the same, of one address (the per-address cap)
+//   attempts:<counter>:<address> hash: count and end of the window; expires with the window
 
 import type { SharedStoreConnection } from '../shared-store/connection.js'
+import { maxPendingPerAddress, maxPendingRequests } from './device-login.js'
 import {
-  type DeviceGrant,
+  type AttemptCounter,
+  type Creation,
   type DeviceRequest,
   type DeviceStore,
   keptAfterExpiryMs,
+  type PendingLimits,
   type PollOutcome,
+  StoreFullError,
   StoreUnavailableError,
   type Verdict,
 } from './store.js'
 
 const deviceKeyOf = (deviceKey: string) => `device:${deviceKey}`
 const userKeyOf = (userKey: string) => `user:${userKey}`
-const wrongCodesKeyOf = (address: string) => `wrong-codes:${address}`
+const allPendingKey = 'pending'
+const pendingFromKeyOf = (address: string) => `pending-from:${address}`
+const attemptsKeyOf = (counter: AttemptCounter, address: string) => `attempts:${counter}:${address}`
 
 /**
  * The scripts, by the command name ioredis defines for each (EVALSHA, falling back to EVAL).
  * Lua compares numbers it got as strings after tonumber(); times are Unix milliseconds.
  */
 const scripts = {
-  // KEYS: user, device. ARGV: device key, user-key TTL, device TTL, then the hash's fields.
+  // KEYS: user, device, pending of the address, all pending. ARGV: device key, user-key TTL,
+  // device TTL, now, expiresAt, per-address cap, cap, then the hash's fields.
+  // Returns 1 created, 0 taken, -1 address at its cap, -2 store at its cap.
   deviceCreate: {
-    numberOfKeys: 2,
+    numberOfKeys: 4,
     lua: `
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[2], unpack(ARGV, 4))
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[4])
+if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[6]) then return -1 end
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ARGV[4])
+if redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[7]) then return -2 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('HSET', KEYS[2], unpack(ARGV, 8))
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
+for index = 3, 4 do
+  redis.call('ZADD', KEYS[index], ARGV[5], ARGV[1])
+  -- The newest member expires last, so the set may go with it.
+  redis.call('PEXPIRE', KEYS[index], ARGV[2])
+end
 return 1`,
   },
   // KEYS: device. ARGV: now, how long an expired request is remembered.
-  // Returns {outcome[, interval | grant]}.
+  // Returns {outcome[, interval | sealed grant]}.
   devicePoll: {
     numberOfKeys: 1,
     lua: `
@@ -51,7 +72,10 @@ if not state then return {'unknown'} end
 if state == 'spent' then return {'spent'} end
 local now = tonumber(ARGV[1])
 if now >= tonumber(expiresAt) + tonumber(ARGV[2]) then return {'unknown'} end
-if now >= tonumber(expiresAt) then return {'expired'} end
+if now >= tonumber(expiresAt) then
+  if grant then redis.call('HDEL', KEYS[1], 'grant') end
+  return {'expired'}
+end
 redis.call('HSET', KEYS[1], 'lastPollAt', ARGV[1])
 interval = tonumber(interval)
 if lastPollAt and now - tonumber(lastPollAt) < interval * 1000 then
@@ -66,23 +90,27 @@ if state == 'approved' then
 end
 return {state}`,
   },
-  // KEYS: device. ARGV: user key, now, verdict ('approved' | 'denied'), grant JSON when approved.
+  // KEYS: device, pending of its address, all pending. ARGV: user key, now, verdict
+  // ('approved' | 'denied'), device key, sealed grant when approved.
   deviceDecide: {
-    numberOfKeys: 1,
+    numberOfKeys: 3,
     lua: `
 local state, expiresAt, userKey = unpack(redis.call('HMGET', KEYS[1], 'state', 'expiresAt', 'userKey'))
 if state ~= 'pending' or userKey ~= ARGV[1] or tonumber(ARGV[2]) >= tonumber(expiresAt) then
   return 0
 end
 if ARGV[3] == 'approved' then
-  redis.call('HSET', KEYS[1], 'state', 'approved', 'grant', ARGV[4])
+  redis.call('HSET', KEYS[1], 'state', 'approved', 'grant', ARGV[5])
 else
   redis.call('HSET', KEYS[1], 'state', 'denied')
 end
+redis.call('ZREM', KEYS[2], ARGV[4])
+redis.call('ZREM', KEYS[3], ARGV[4])
 return 1`,
   },
-  // KEYS: wrong codes of one address. ARGV: now, window length, end of a window starting now.
-  deviceWrongCode: {
+  // KEYS: attempts of one address. ARGV: now, window length, end of a window starting now.
+  // HINCRBY fails on a count that is no integer: a store error, never "no limit".
+  deviceCountAttempt: {
     numberOfKeys: 1,
     lua: `
 local count, windowEndsAt = unpack(redis.call('HMGET', KEYS[1], 'count', 'windowEndsAt'))
@@ -92,6 +120,16 @@ if not count or tonumber(ARGV[1]) >= tonumber(windowEndsAt) then
   return 1
 end
 return redis.call('HINCRBY', KEYS[1], 'count', 1)`,
+  },
+  // KEYS: attempts of one address. ARGV: now.
+  deviceRefundAttempt: {
+    numberOfKeys: 1,
+    lua: `
+local count, windowEndsAt = unpack(redis.call('HMGET', KEYS[1], 'count', 'windowEndsAt'))
+if count and tonumber(ARGV[1]) < tonumber(windowEndsAt) and tonumber(count) > 0 then
+  redis.call('HINCRBY', KEYS[1], 'count', -1)
+end
+return 0`,
   },
 } as const
 
@@ -107,6 +145,14 @@ const requestFields = [
   'expiresAt',
   'state',
 ]
+
+/** What create's script answered. */
+const creations: Record<number, Creation | 'full'> = {
+  1: 'created',
+  0: 'taken',
+  [-1]: 'address_limit',
+  [-2]: 'full',
+}
 
 /** A request's hash fields (HMGET order of {@link requestFields}) as the page shows it, if pending. */
 function pendingRequest(
@@ -130,7 +176,12 @@ function pendingRequest(
  * A {@link DeviceStore} on the shared connection. It owns the connection: {@link DeviceStore.close}
  * closes it (the rate limit, which shares it, is closed with the app before).
  */
-export function createRedisDeviceStore(connection: SharedStoreConnection): DeviceStore {
+export function createRedisDeviceStore(
+  connection: SharedStoreConnection,
+  limits: Partial<PendingLimits> = {},
+): DeviceStore {
+  const maxPending = limits.maxPending ?? maxPendingRequests
+  const maxPerAddress = limits.maxPendingPerAddress ?? maxPendingPerAddress
   const { client } = connection
   for (const [name, definition] of Object.entries(scripts)) client.defineCommand(name, definition)
   // defineCommand adds methods ioredis's types cannot know of.
@@ -157,7 +208,7 @@ export function createRedisDeviceStore(connection: SharedStoreConnection): Devic
   const deviceKeyFor = (userKey: string) => client.get(userKeyOf(userKey))
 
   return {
-    create(deviceKey, userKey, request, intervalSeconds) {
+    create(deviceKey, userKey, request, intervalSeconds, address) {
       // Relative lifetimes: the server's clock need not agree with the replicas'.
       const lifetimeMs = Math.max(1, request.expiresAt - request.requestedAt)
       const fields: Argument[] = [
@@ -167,6 +218,8 @@ export function createRedisDeviceStore(connection: SharedStoreConnection): Devic
         request.userCode,
         'requestedFrom',
         request.requestedFrom,
+        'address',
+        address,
         'requestedAt',
         request.requestedAt,
         'expiresAt',
@@ -178,15 +231,26 @@ export function createRedisDeviceStore(connection: SharedStoreConnection): Devic
       ]
       if (request.clientName !== undefined) fields.push('clientName', request.clientName)
       return answer(async () => {
-        const created = await commands.deviceCreate(
+        const answered = await commands.deviceCreate(
           userKeyOf(userKey),
           deviceKeyOf(deviceKey),
+          pendingFromKeyOf(address),
+          allPendingKey,
           deviceKey,
           lifetimeMs,
           lifetimeMs + keptAfterExpiryMs,
+          request.requestedAt,
+          request.expiresAt,
+          maxPerAddress,
+          maxPending,
           ...fields,
         )
-        return created === 1
+        const creation = creations[Number(answered)]
+        if (creation === undefined) throw new Error(`unexpected create answer ${answered}`)
+        return creation
+      }).then((creation) => {
+        if (creation !== 'full') return creation
+        throw new StoreFullError(`the device store holds its maximum of ${maxPending} requests`)
       })
     },
 
@@ -195,23 +259,27 @@ export function createRedisDeviceStore(connection: SharedStoreConnection): Devic
         const deviceKey = await deviceKeyFor(userKey)
         if (deviceKey === null) return undefined
         const fields = await client.hmget(deviceKeyOf(deviceKey), ...requestFields)
-        return pendingRequest(fields, userKey, now)
+        const request = pendingRequest(fields, userKey, now)
+        return request === undefined ? undefined : { deviceKey, request }
       })
     },
 
-    decide(userKey, verdict: Verdict, now) {
+    decide(deviceKey, userKey, verdict: Verdict, now) {
       return answer(async () => {
-        const deviceKey = await deviceKeyFor(userKey)
-        if (deviceKey === null) return false
+        // The address never changes after create, so reading it first races with nothing.
+        const address = await client.hget(deviceKeyOf(deviceKey), 'address')
+        if (address === null) return false
+        const keys = [deviceKeyOf(deviceKey), pendingFromKeyOf(address), allPendingKey]
         const decided =
           verdict === 'denied'
-            ? await commands.deviceDecide(deviceKeyOf(deviceKey), userKey, now, 'denied')
+            ? await commands.deviceDecide(...keys, userKey, now, 'denied', deviceKey)
             : await commands.deviceDecide(
-                deviceKeyOf(deviceKey),
+                ...keys,
                 userKey,
                 now,
                 'approved',
-                JSON.stringify(verdict.approved),
+                deviceKey,
+                verdict.approved,
               )
         return decided === 1
       })
@@ -228,7 +296,8 @@ export function createRedisDeviceStore(connection: SharedStoreConnection): Devic
           case 'slow_down':
             return { kind, intervalSeconds: Number(detail) }
           case 'approved':
-            return { kind, grant: JSON.parse(detail ?? 'null') as DeviceGrant }
+            // Opened and checked by the poll route: here it is only an opaque string.
+            return { kind, sealedGrant: detail ?? '' }
           case 'unknown':
           case 'spent':
           case 'expired':
@@ -241,23 +310,24 @@ export function createRedisDeviceStore(connection: SharedStoreConnection): Devic
       })
     },
 
-    recordWrongUserCode(address, windowMs, now) {
-      return answer(async () =>
-        Number(
-          await commands.deviceWrongCode(wrongCodesKeyOf(address), now, windowMs, now + windowMs),
-        ),
-      )
+    countAttempt(counter, address, windowMs, now) {
+      return answer(async () => {
+        const count = Number(
+          await commands.deviceCountAttempt(
+            attemptsKeyOf(counter, address),
+            now,
+            windowMs,
+            now + windowMs,
+          ),
+        )
+        if (!Number.isSafeInteger(count)) throw new Error('the attempt count is no integer')
+        return count
+      })
     },
 
-    wrongUserCodes(address, now) {
+    refundAttempt(counter, address, now) {
       return answer(async () => {
-        const [count, windowEndsAt] = await client.hmget(
-          wrongCodesKeyOf(address),
-          'count',
-          'windowEndsAt',
-        )
-        if (count === null || now >= Number(windowEndsAt)) return 0
-        return Number(count)
+        await commands.deviceRefundAttempt(attemptsKeyOf(counter, address), now)
       })
     },
 

@@ -3,8 +3,6 @@
 // one in Redis or Valkey (MCP_REGISTRY_OIDC_REDIS_URL, shared by every replica). The routes know
 // only this interface.
 
-import type { Permission } from '../registry/policy.js'
-
 /**
  * What the terminal asked for, as the confirmation page shows it. Codes never appear here in
  * the clear except the user code, which the page shows back to the person who typed it.
@@ -22,16 +20,10 @@ export interface DeviceRequest {
   readonly expiresAt: number
 }
 
-/**
- * The policy's verdict on the person who confirmed, kept until the terminal polls. The token is
- * minted at poll time from this, so the store never holds a token and the token's lifetime starts
- * when the terminal receives it.
- */
-export interface DeviceGrant {
-  readonly subject: string
-  readonly permissions: readonly Permission[]
-  /** Names of the rules that granted the permissions, for the log line of the poll. */
-  readonly rules: readonly string[]
+/** What the page found behind a user code: the request, and the device key it is stored under. */
+export interface PendingRequest {
+  readonly deviceKey: string
+  readonly request: DeviceRequest
 }
 
 /** What one poll found, after the store has updated the request atomically. */
@@ -46,8 +38,11 @@ export type PollOutcome =
   | { readonly kind: 'pending' }
   /** The policy refused the person, or they cancelled on the confirmation page. */
   | { readonly kind: 'denied' }
-  /** Handed out by this poll and by no other: the request is spent from now on. */
-  | { readonly kind: 'approved'; readonly grant: DeviceGrant }
+  /**
+   * Handed out by this poll and by no other: the request is spent from now on. The grant is as
+   * the callback sealed it (src/device/sealed-grant.ts); the store never sees it in the clear.
+   */
+  | { readonly kind: 'approved'; readonly sealedGrant: string }
 
 /**
  * How long a request is remembered after it expired, so that a late poll learns `expired_token`
@@ -55,14 +50,36 @@ export type PollOutcome =
  */
 export const keptAfterExpiryMs = 10 * 60 * 1000
 
-export type Verdict = { readonly approved: DeviceGrant } | 'denied'
+export type Verdict = { readonly approved: string } | 'denied'
+
+/** What {@link DeviceStore.create} did. */
+export type Creation =
+  | 'created'
+  /** The user key or device key is taken: the caller draws another pair. */
+  | 'taken'
+  /** The address already has its maximum of live pending requests: 429 `rate_limited`. */
+  | 'address_limit'
+
+/**
+ * Attempts counted per address before the store is asked anything else: wrong user codes on the
+ * pages, and polls of device codes that turn out unknown, malformed or spent.
+ */
+export type AttemptCounter = 'wrong-user-code' | 'unknown-device-code'
+
+/** The caps every store enforces on live requests (pending and unexpired). */
+export interface PendingLimits {
+  /** Live requests at once; {@link StoreFullError} beyond. */
+  readonly maxPending: number
+  /** Live requests of one address (an IPv6 client's /64) at once; `address_limit` beyond. */
+  readonly maxPendingPerAddress: number
+}
 
 /** The store cannot be reached or did not answer in time: device routes answer 503 `store_unavailable`. */
 export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError'
 }
 
-/** The in-memory store holds its maximum of pending requests: 503 `store_unavailable`. */
+/** The store holds its maximum of live pending requests: 503 `store_unavailable`. */
 export class StoreFullError extends Error {
   override name = 'StoreFullError'
 }
@@ -76,32 +93,43 @@ export class StoreFullError extends Error {
  */
 export interface DeviceStore {
   /**
-   * Saves a new pending request with the initial poll interval. Resolves false when the user
-   * key is already taken (the caller draws another code); rejects with {@link StoreFullError}
-   * when a bounded store is full.
+   * Saves a new pending request with the initial poll interval, counted against `address`
+   * (normalised: an IPv6 client's /64) and against the store's cap, in one atomic step. Rejects
+   * with {@link StoreFullError} when the store holds its maximum of live requests.
    */
   create(
     deviceKey: string,
     userKey: string,
     request: DeviceRequest,
     intervalSeconds: number,
-  ): Promise<boolean>
+    address: string,
+  ): Promise<Creation>
   /** The request behind a user key while it is pending and not expired; otherwise undefined. */
-  pending(userKey: string, now: number): Promise<DeviceRequest | undefined>
+  pending(userKey: string, now: number): Promise<PendingRequest | undefined>
   /**
-   * Records the person's verdict once: a pending, unexpired request becomes approved or denied.
-   * Resolves false when there is none (unknown, expired, or already decided).
+   * Records the person's verdict once: the pending, unexpired request stored under `deviceKey`
+   * whose user key is `userKey` becomes approved or denied. Resolves false when there is none
+   * (unknown, expired, already decided, or the user code now belongs to another request).
    */
-  decide(userKey: string, verdict: Verdict, now: number): Promise<boolean>
-  /** One poll by the terminal: applies slow_down and hands out an approved grant exactly once. */
+  decide(deviceKey: string, userKey: string, verdict: Verdict, now: number): Promise<boolean>
+  /**
+   * One poll by the terminal: applies slow_down and hands out an approved grant exactly once.
+   * A grant not fetched before the request expired is dropped.
+   */
   poll(deviceKey: string, now: number): Promise<PollOutcome>
   /**
-   * Counts one wrong user code entered from `address` and resolves the count in the current
-   * window of `windowMs`, which starts at the first wrong code and is not extended by later ones.
+   * Counts one attempt of `address` and resolves the count in the current window of `windowMs`,
+   * which starts at the first attempt and is not extended by later ones. One atomic step, so
+   * parallel attempts each see their own count; callers count before they look anything up.
    */
-  recordWrongUserCode(address: string, windowMs: number, now: number): Promise<number>
-  /** Wrong user codes from `address` in its current window (0 when none or the window is over). */
-  wrongUserCodes(address: string, now: number): Promise<number>
+  countAttempt(
+    counter: AttemptCounter,
+    address: string,
+    windowMs: number,
+    now: number,
+  ): Promise<number>
+  /** Takes back one attempt counted in the current window (the code turned out right). */
+  refundAttempt(counter: AttemptCounter, address: string, now: number): Promise<void>
   /** Ends connections and timers; the store answers nothing afterwards. */
   close(): Promise<void>
 }

@@ -18,12 +18,21 @@ export interface Flow {
    */
   readonly callerCodeChallenge: string | undefined
   /**
-   * A device login's user key (src/device): the callback records the verdict on that request
-   * for the terminal instead of handing a token to the browser. Such a flow has no target.
+   * A device login (src/device): the callback records the verdict on exactly that request for
+   * the terminal instead of handing a token to the browser. Such a flow has no target.
    */
-  readonly deviceUserKey: string | undefined
+  readonly device: DeviceFlow | undefined
   /** Unix seconds; the lifetime is enforced from this, not only by `Max-Age`. */
   readonly createdAt: number
+}
+
+/**
+ * Which device request the person confirmed: its device key, not only its user code, so a late
+ * callback can never decide a newer request that drew the same user code.
+ */
+export interface DeviceFlow {
+  readonly userKey: string
+  readonly deviceKey: string
 }
 
 export const flowLifetimeSeconds = 600
@@ -100,6 +109,7 @@ interface EncodedFlow {
   k?: RedirectTarget['kind']
   u?: string
   d?: string
+  r?: string
 }
 
 export function encodeFlow(flow: Flow): string {
@@ -115,7 +125,10 @@ export function encodeFlow(flow: Flow): string {
     encoded.k = flow.target.kind
     encoded.u = flow.target.url
   }
-  if (flow.deviceUserKey !== undefined) encoded.d = flow.deviceUserKey
+  if (flow.device !== undefined) {
+    encoded.d = flow.device.userKey
+    encoded.r = flow.device.deviceKey
+  }
   return Buffer.from(JSON.stringify(encoded)).toString('base64url')
 }
 
@@ -130,11 +143,14 @@ export function decodeFlow(value: string): Flow | undefined {
     return undefined
   }
   if (typeof parsed !== 'object' || parsed === null) return undefined
-  const { s, n, v, c, p, t, k, u, d } = parsed
+  const { s, n, v, c, p, t, k, u, d, r } = parsed
   if (!isString(s) || !isString(n) || !isString(v) || !Number.isSafeInteger(t)) return undefined
   if (c !== undefined && !isString(c)) return undefined
   if (p !== undefined && !isString(p)) return undefined
-  if (d !== undefined && !isString(d)) return undefined
+  // A device login names both keys or neither.
+  if (d !== undefined || r !== undefined) {
+    if (!isString(d) || !isString(r)) return undefined
+  }
   let target: RedirectTarget | undefined
   if (k !== undefined || u !== undefined) {
     if ((k !== 'loopback' && k !== 'allowlisted') || !isString(u)) return undefined
@@ -152,7 +168,7 @@ export function decodeFlow(value: string): Flow | undefined {
     callerState: c,
     callerCodeChallenge: p,
     target,
-    deviceUserKey: d,
+    device: isString(d) && isString(r) ? { userKey: d, deviceKey: r } : undefined,
     createdAt: t as number,
   }
 }

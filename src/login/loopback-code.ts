@@ -7,15 +7,12 @@
 // Sealing the finished token rather than the claims means the policy is judged once, at the
 // callback, and any replica redeems the code with nothing but the secrets.
 
-import { createHash, hkdfSync, timingSafeEqual, webcrypto } from 'node:crypto'
-import { EncryptJWT, errors, jwtDecrypt } from 'jose'
+import { createHash, timingSafeEqual } from 'node:crypto'
 import type { RegistryTokenResponse } from '../registry/token.js'
+import { createSealer } from './sealing.js'
 
 /** How long a code can be redeemed after it was made. */
 export const loopbackCodeLifetimeSeconds = 60
-/** Tolerated clock difference between the replica that seals and the one that redeems. */
-const replicaClockSkewSeconds = 30
-
 /** HKDF's `info`: a key for codes only, never the same bytes that sign the flow cookie. */
 const keyInfo = 'mcp-registry-oidc loopback code A256GCM v1'
 const codeType = 'mcp-loopback-code+jwt'
@@ -39,23 +36,6 @@ export interface LoopbackCodes {
   redeem(code: string, codeVerifier: string, nowSeconds?: number): Promise<Redemption>
 }
 
-interface SealingKey {
-  readonly kid: string
-  /**
-   * Imported into WebCrypto once: given the raw bytes, jose would import them again for every
-   * code, which cost a third of the sealing (a profile of the callback under load).
-   */
-  readonly key: Promise<webcrypto.CryptoKey>
-}
-
-function deriveKey(secret: string): SealingKey {
-  const raw = new Uint8Array(hkdfSync('sha256', secret, '', keyInfo, 32))
-  // Names the key without revealing it, so a code opens with one attempt, not one per secret.
-  const kid = createHash('sha256').update(raw).digest('base64url').slice(0, 12)
-  const key = webcrypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt'])
-  return { kid, key }
-}
-
 /** RFC 7636 S256: the challenge a verifier answers. */
 export const s256 = (verifier: string): string =>
   createHash('sha256').update(verifier).digest('base64url')
@@ -68,50 +48,22 @@ export function createLoopbackCodes(
   cookieSecrets: readonly string[],
   audience: string,
 ): LoopbackCodes {
-  const keys = cookieSecrets.map(deriveKey)
-  const sealing = keys[0]
-  if (sealing === undefined) throw new Error('no cookie secret to derive the code key from')
-  const byKid = new Map(keys.map((entry) => [entry.kid, entry.key]))
+  const sealer = createSealer(cookieSecrets, { keyInfo, type: codeType, audience })
 
   return {
-    async seal(issued, codeChallenge, nowSeconds = Math.floor(Date.now() / 1000)) {
-      return new EncryptJWT({
+    seal(issued, codeChallenge, nowSeconds) {
+      const claims = {
         registry_token: issued.registry_token,
         expires_at: issued.expires_at,
         code_challenge: codeChallenge,
-      })
-        .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: sealing.kid, typ: codeType })
-        .setAudience(audience)
-        .setIssuedAt(nowSeconds)
-        .setExpirationTime(nowSeconds + loopbackCodeLifetimeSeconds)
-        .encrypt(await sealing.key)
+      }
+      return sealer.seal(claims, loopbackCodeLifetimeSeconds, nowSeconds)
     },
 
     async redeem(code, codeVerifier, nowSeconds = Math.floor(Date.now() / 1000)) {
-      let payload: Record<string, unknown>
-      try {
-        ;({ payload } = await jwtDecrypt(
-          code,
-          (header) => {
-            const key = typeof header.kid === 'string' ? byKid.get(header.kid) : undefined
-            if (key === undefined) throw new errors.JWEDecryptionFailed()
-            return key
-          },
-          {
-            keyManagementAlgorithms: ['dir'],
-            contentEncryptionAlgorithms: ['A256GCM'],
-            typ: codeType,
-            audience,
-            requiredClaims: ['iat', 'exp'],
-            clockTolerance: replicaClockSkewSeconds,
-            currentDate: new Date(nowSeconds * 1000),
-          },
-        ))
-      } catch (error) {
-        if (error instanceof errors.JWTExpired) return { ok: false, reason: 'expired' }
-        return { ok: false, reason: 'not sealed by this service' }
-      }
-      const { registry_token, expires_at, code_challenge } = payload
+      const opened = await sealer.open(code, nowSeconds)
+      if (!opened.ok) return opened
+      const { registry_token, expires_at, code_challenge } = opened.claims
       if (
         typeof registry_token !== 'string' ||
         typeof expires_at !== 'number' ||

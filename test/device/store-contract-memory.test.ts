@@ -4,4 +4,4 @@ import t from 'tap'
 import { createMemoryDeviceStore } from '../../src/device/memory-store.js'
 import { storeContract } from './store-contract.js'
 
-storeContract(t, async () => createMemoryDeviceStore({ sweepIntervalMs: 0 }))
+storeContract(t, async (limits) => createMemoryDeviceStore({ sweepIntervalMs: 0, ...limits }))

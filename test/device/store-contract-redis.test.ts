@@ -31,7 +31,13 @@ await whenToolPresent(t, redisServerMissing(), async () => {
   }
 
   t.test('the contract', async (t) => {
-    storeContract(t, async () => createRedisDeviceStore(await connected()))
+    storeContract(t, async (limits) => {
+      const connection = await connected()
+      // The cap counts every live request on the server: a test of it starts from an empty one
+      // (the contract's tests run one after another).
+      if (limits?.maxPending !== undefined) await connection.client.flushdb()
+      return createRedisDeviceStore(connection, limits)
+    })
   })
 
   t.test('every key expires on its own, under the prefix', async (t) => {
@@ -50,28 +56,58 @@ await whenToolPresent(t, redisServerMissing(), async () => {
         expiresAt: now + 600_000,
       },
       5,
+      '192.0.2.1',
     )
-    await store.recordWrongUserCode('192.0.2.1', 60_000, now)
+    await store.countAttempt('wrong-user-code', '192.0.2.1', 60_000, now)
     // A plain client, without the prefix, sees the keys as the server holds them.
     const { client } = connection
     const raw = client.duplicate({ keyPrefix: '' })
     t.teardown(() => raw.disconnect())
     await raw.connect()
     const names = (await raw.keys('*')).filter((name) =>
-      /device-ttl|TTLTTLTT|192\.0\.2\.1/.test(name),
+      /device-ttl|TTLTTLTT|192\.0\.2\.1|pending$/.test(name),
     )
     t.same(names.sort(), [
+      `${sharedStoreKeyPrefix}attempts:wrong-user-code:192.0.2.1`,
       `${sharedStoreKeyPrefix}device:device-ttl`,
+      `${sharedStoreKeyPrefix}pending`,
+      `${sharedStoreKeyPrefix}pending-from:192.0.2.1`,
       `${sharedStoreKeyPrefix}user:TTLTTLTT`,
-      `${sharedStoreKeyPrefix}wrong-codes:192.0.2.1`,
     ])
     const ttl = (name: string) => raw.pttl(`${sharedStoreKeyPrefix}${name}`)
     const deviceTtl = await ttl('device:device-ttl')
     t.ok(deviceTtl > 600_000 && deviceTtl <= 600_000 + keptAfterExpiryMs, 'request: expiry + kept')
     const userTtl = await ttl('user:TTLTTLTT')
     t.ok(userTtl > 590_000 && userTtl <= 600_000, 'user key: until the request expires')
-    const windowTtl = await ttl('wrong-codes:192.0.2.1')
-    t.ok(windowTtl > 50_000 && windowTtl <= 60_000, 'wrong codes: the window')
+    for (const name of ['pending', 'pending-from:192.0.2.1']) {
+      const pendingTtl = await ttl(name)
+      t.ok(pendingTtl > 0 && pendingTtl <= 600_000, `${name}: until its newest request expires`)
+    }
+    const windowTtl = await ttl('attempts:wrong-user-code:192.0.2.1')
+    t.ok(windowTtl > 50_000 && windowTtl <= 60_000, 'attempts: the window')
+
+    await store.decide('device-ttl', 'TTLTTLTT', { approved: 'sealed' }, now)
+    t.same(await store.poll('device-ttl', now + 600_000), { kind: 'expired' })
+    t.equal(
+      await raw.hexists(`${sharedStoreKeyPrefix}device:device-ttl`, 'grant'),
+      0,
+      'a grant not fetched before expiry is dropped',
+    )
+  })
+
+  t.test('a count that is no number is a store error, never "no limit"', async (t) => {
+    const connection = await connected()
+    const store = createRedisDeviceStore(connection)
+    t.teardown(() => store.close())
+    const now = Date.now()
+    await connection.client.hset('attempts:wrong-user-code:192.0.2.66', {
+      count: 'garbage',
+      windowEndsAt: now + 60_000,
+    })
+    await t.rejects(
+      store.countAttempt('wrong-user-code', '192.0.2.66', 60_000, now),
+      StoreUnavailableError,
+    )
   })
 
   t.test(
@@ -89,7 +125,7 @@ await whenToolPresent(t, redisServerMissing(), async () => {
       const calls: Promise<unknown>[] = [
         store.poll('some-device', Date.now()),
         store.pending('ABCDEFGH', Date.now()),
-        store.decide('ABCDEFGH', 'denied', Date.now()),
+        store.decide('some-device', 'ABCDEFGH', 'denied', Date.now()),
         store.create(
           'd',
           'u',
@@ -101,9 +137,10 @@ await whenToolPresent(t, redisServerMissing(), async () => {
             expiresAt: Date.now() + 1000,
           },
           5,
+          '127.0.0.1',
         ),
-        store.recordWrongUserCode('127.0.0.1', 1000, Date.now()),
-        store.wrongUserCodes('127.0.0.1', Date.now()),
+        store.countAttempt('wrong-user-code', '127.0.0.1', 1000, Date.now()),
+        store.refundAttempt('wrong-user-code', '127.0.0.1', Date.now()),
       ]
       for (const call of calls) await t.rejects(call, StoreUnavailableError)
       // Reconnection attempts keep failing; the log says so once.
@@ -136,7 +173,7 @@ await whenToolPresent(t, redisServerMissing(), async () => {
         requestedAt: now,
         expiresAt: now + 600_000,
       }
-      await store.create('frozen-device', 'frozen-user', request, 5)
+      await store.create('frozen-device', 'frozen-user', request, 5, '127.0.0.1')
       redis.pause()
       const asked = performance.now()
       await t.rejects(store.poll('frozen-device', now), StoreUnavailableError)
@@ -144,9 +181,9 @@ await whenToolPresent(t, redisServerMissing(), async () => {
       await t.rejects(store.pending('frozen-user', now), StoreUnavailableError)
       redis.resume()
       // The late replies to the abandoned commands must not be taken for the answers to new ones.
-      t.same(await store.pending('frozen-user', now), request)
+      t.same(await store.pending('frozen-user', now), { deviceKey: 'frozen-device', request })
       t.same(await store.poll('unknown-device', now), { kind: 'unknown' })
-      t.equal(await store.wrongUserCodes('203.0.113.99', now), 0)
+      t.equal(await store.countAttempt('wrong-user-code', '203.0.113.99', 1000, now), 1)
       t.comment(`a frozen server: StoreUnavailableError after ${waited.toFixed(0)} ms`)
     },
   )

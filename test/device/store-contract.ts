@@ -5,28 +5,23 @@
 import { randomBytes } from 'node:crypto'
 import type { Test } from 'tap'
 import {
-  type DeviceGrant,
   type DeviceRequest,
   type DeviceStore,
   keptAfterExpiryMs,
+  type PendingLimits,
+  StoreFullError,
   StoreUnavailableError,
 } from '../../src/device/store.js'
 
-/** A fresh store for one test; the contract closes it. */
-export type MakeStore = () => Promise<DeviceStore>
+/** A fresh store for one test, with the given caps (else the defaults); the contract closes it. */
+export type MakeStore = (limits?: Partial<PendingLimits>) => Promise<DeviceStore>
 
 const lifetimeMs = 600_000
 const intervalSeconds = 5
 const windowMs = 600_000
 
-const grant: DeviceGrant = {
-  subject: 'oidc:https://issuer.example.com:alice',
-  permissions: [
-    { action: 'publish', resource: 'com.example/*' },
-    { action: 'edit', resource: 'com.example/tools' },
-  ],
-  rules: ['staff'],
-}
+/** The store keeps grants as the callback sealed them: an opaque string, handed back as it is. */
+const grant = 'eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..sealed-grant.opaque.value'
 
 let sequence = 0
 /** Distinct keys per test, so stores that outlive a test (a shared server) never mix them up. */
@@ -55,19 +50,26 @@ function requestAt(now: number): DeviceRequest {
 
 /** Runs the contract as subtests of `t`, each with a store of its own from `makeStore`. */
 export function storeContract(t: Test, makeStore: MakeStore): void {
-  const withStore = (name: string, body: (t: Test, store: DeviceStore) => Promise<void>) =>
+  const withStore = (
+    name: string,
+    body: (t: Test, store: DeviceStore) => Promise<void>,
+    limits?: Partial<PendingLimits>,
+  ) =>
     t.test(name, async (t) => {
-      const store = await makeStore()
+      const store = await makeStore(limits)
       t.teardown(() => store.close())
       await body(t, store)
     })
+  /** An address of its own per call, so stores shared between tests never mix up their counts. */
+  const anAddress = () => `2001:db8:${randomBytes(2).toString('hex')}:${sequence++}::`
 
   withStore('create, then the page finds the pending request by its user key', async (t, store) => {
     const now = Date.now()
+    const address = anAddress()
     const { deviceKey, userKey } = keys()
     const request = requestAt(now)
-    t.equal(await store.create(deviceKey, userKey, request, intervalSeconds), true)
-    t.same(await store.pending(userKey, now + 1000), request)
+    t.equal(await store.create(deviceKey, userKey, request, intervalSeconds, address), 'created')
+    t.same(await store.pending(userKey, now + 1000), { deviceKey, request })
     t.equal(await store.pending(`${userKey}X`, now), undefined, 'unknown user key')
     t.equal(await store.pending(userKey, now + lifetimeMs), undefined, 'expired')
   })
@@ -76,25 +78,37 @@ export function storeContract(t: Test, makeStore: MakeStore): void {
     'a request without a client name, and one full of markup, come back as sent',
     async (t, store) => {
       const now = Date.now()
+      const address = anAddress()
       for (const clientName of [undefined, '<script>alert("x")</script> & "quotes"']) {
         const { deviceKey, userKey } = keys()
         const request = { ...requestAt(now), clientName }
-        await store.create(deviceKey, userKey, request, intervalSeconds)
-        t.same(await store.pending(userKey, now), request)
+        await store.create(deviceKey, userKey, request, intervalSeconds, address)
+        t.same(await store.pending(userKey, now), { deviceKey, request })
       }
     },
   )
 
   withStore('a user key that is taken is refused (the caller draws another)', async (t, store) => {
     const now = Date.now()
+    const address = anAddress()
     const { deviceKey, userKey } = keys()
-    t.equal(await store.create(deviceKey, userKey, requestAt(now), intervalSeconds), true)
-    t.equal(await store.create(keys().deviceKey, userKey, requestAt(now), intervalSeconds), false)
-    t.equal((await store.pending(userKey, now))?.requestedAt, now, 'the first request stays')
+    t.equal(
+      await store.create(deviceKey, userKey, requestAt(now), intervalSeconds, address),
+      'created',
+    )
+    t.equal(
+      await store.create(keys().deviceKey, userKey, requestAt(now), intervalSeconds, address),
+      'taken',
+    )
+    t.equal(
+      (await store.pending(userKey, now))?.request.requestedAt,
+      now,
+      'the first request stays',
+    )
     const other = keys()
     t.equal(
-      await store.create(deviceKey, other.userKey, requestAt(now), intervalSeconds),
-      false,
+      await store.create(deviceKey, other.userKey, requestAt(now), intervalSeconds, address),
+      'taken',
       'a device key that is taken is refused too',
     )
     t.equal(await store.pending(other.userKey, now), undefined)
@@ -104,9 +118,10 @@ export function storeContract(t: Test, makeStore: MakeStore): void {
     'polls: unknown, pending, slow_down adding 5 s each time, pending again',
     async (t, store) => {
       const now = Date.now()
+      const address = anAddress()
       const { deviceKey, userKey } = keys()
       t.same(await store.poll(deviceKey, now), { kind: 'unknown' })
-      await store.create(deviceKey, userKey, requestAt(now), intervalSeconds)
+      await store.create(deviceKey, userKey, requestAt(now), intervalSeconds, address)
       t.same(await store.poll(deviceKey, now + 1000), { kind: 'pending' }, 'the first poll')
       t.same(await store.poll(deviceKey, now + 2000), { kind: 'slow_down', intervalSeconds: 10 })
       t.same(await store.poll(deviceKey, now + 3000), { kind: 'slow_down', intervalSeconds: 15 })
@@ -121,12 +136,13 @@ export function storeContract(t: Test, makeStore: MakeStore): void {
     'approved: handed out once, then spent; the page no longer finds it',
     async (t, store) => {
       const now = Date.now()
+      const address = anAddress()
       const { deviceKey, userKey } = keys()
-      await store.create(deviceKey, userKey, requestAt(now), intervalSeconds)
-      t.equal(await store.decide(userKey, { approved: grant }, now + 1000), true)
+      await store.create(deviceKey, userKey, requestAt(now), intervalSeconds, address)
+      t.equal(await store.decide(deviceKey, userKey, { approved: grant }, now + 1000), true)
       t.equal(await store.pending(userKey, now + 1000), undefined)
-      t.equal(await store.decide(userKey, 'denied', now + 1000), false, 'decided once')
-      t.same(await store.poll(deviceKey, now + 2000), { kind: 'approved', grant })
+      t.equal(await store.decide(deviceKey, userKey, 'denied', now + 1000), false, 'decided once')
+      t.same(await store.poll(deviceKey, now + 2000), { kind: 'approved', sealedGrant: grant })
       t.same(await store.poll(deviceKey, now + 8000), { kind: 'spent' })
       t.same(await store.poll(deviceKey, now + 9000), { kind: 'spent' }, 'spent, not slow_down')
       t.same(
@@ -139,10 +155,11 @@ export function storeContract(t: Test, makeStore: MakeStore): void {
 
   withStore('denied: every poll says so', async (t, store) => {
     const now = Date.now()
+    const address = anAddress()
     const { deviceKey, userKey } = keys()
-    await store.create(deviceKey, userKey, requestAt(now), intervalSeconds)
-    t.equal(await store.decide(userKey, 'denied', now + 1000), true)
-    t.equal(await store.decide(userKey, { approved: grant }, now + 1000), false)
+    await store.create(deviceKey, userKey, requestAt(now), intervalSeconds, address)
+    t.equal(await store.decide(deviceKey, userKey, 'denied', now + 1000), true)
+    t.equal(await store.decide(deviceKey, userKey, { approved: grant }, now + 1000), false)
     t.same(await store.poll(deviceKey, now + 2000), { kind: 'denied' })
     t.same(await store.poll(deviceKey, now + 8000), { kind: 'denied' })
   })
@@ -151,44 +168,186 @@ export function storeContract(t: Test, makeStore: MakeStore): void {
     'expiry: no decision, polls answer expired, unknown keys stay unknown',
     async (t, store) => {
       const now = Date.now()
+      const address = anAddress()
       const { deviceKey, userKey } = keys()
-      await store.create(deviceKey, userKey, requestAt(now), intervalSeconds)
-      t.equal(await store.decide(userKey, { approved: grant }, now + lifetimeMs), false)
+      await store.create(deviceKey, userKey, requestAt(now), intervalSeconds, address)
+      t.equal(await store.decide(deviceKey, userKey, { approved: grant }, now + lifetimeMs), false)
       t.same(await store.poll(deviceKey, now + lifetimeMs), { kind: 'expired' })
       t.same(await store.poll(deviceKey, now + lifetimeMs + keptAfterExpiryMs - 1), {
         kind: 'expired',
       })
       t.same(await store.poll(deviceKey, now + lifetimeMs + keptAfterExpiryMs), { kind: 'unknown' })
-      t.equal(await store.decide(`${userKey}X`, 'denied', now), false, 'an unknown user key')
+      t.equal(
+        await store.decide(deviceKey, `${userKey}X`, 'denied', now),
+        false,
+        'an unknown user key',
+      )
     },
   )
 
   withStore('approved but not fetched before expiry: expired', async (t, store) => {
     const now = Date.now()
+    const address = anAddress()
     const { deviceKey, userKey } = keys()
-    await store.create(deviceKey, userKey, requestAt(now), intervalSeconds)
-    await store.decide(userKey, { approved: grant }, now + 1000)
+    await store.create(deviceKey, userKey, requestAt(now), intervalSeconds, address)
+    await store.decide(deviceKey, userKey, { approved: grant }, now + 1000)
     t.same(await store.poll(deviceKey, now + lifetimeMs), { kind: 'expired' })
   })
 
   withStore(
-    'wrong user codes: counted per address in a window that starts at the first',
+    'attempts: counted per counter and address in a window that starts at the first',
     async (t, store) => {
       const now = Date.now()
-      const address = `198.51.100.${randomBytes(1)[0]}`
-      t.equal(await store.wrongUserCodes(address, now), 0)
-      t.equal(await store.recordWrongUserCode(address, windowMs, now), 1)
-      t.equal(await store.recordWrongUserCode(address, windowMs, now + 1000), 2)
+      const address = anAddress()
+      const count = (at: number) => store.countAttempt('wrong-user-code', address, windowMs, at)
+      t.equal(await count(now), 1)
+      t.equal(await count(now + 1000), 2)
+      t.equal(await count(now + windowMs - 1), 3, 'not extended')
       t.equal(
-        await store.recordWrongUserCode(address, windowMs, now + windowMs - 1),
-        3,
-        'not extended',
+        await store.countAttempt('unknown-device-code', address, windowMs, now),
+        1,
+        'another counter',
       )
-      t.equal(await store.wrongUserCodes(address, now + windowMs - 1), 3)
-      t.equal(await store.wrongUserCodes('2001:db8::1', now), 0, 'another address')
-      t.equal(await store.wrongUserCodes(address, now + windowMs), 0, 'the window is over')
-      t.equal(await store.recordWrongUserCode(address, windowMs, now + windowMs), 1, 'a new window')
-      t.equal(await store.wrongUserCodes(address, now + windowMs + 1), 1)
+      t.equal(
+        await store.countAttempt('wrong-user-code', anAddress(), windowMs, now),
+        1,
+        'another address',
+      )
+      t.equal(await count(now + windowMs), 1, 'the window is over: a new one')
+    },
+  )
+
+  withStore('attempts: a refund takes one back, within the window only', async (t, store) => {
+    const now = Date.now()
+    const address = anAddress()
+    const count = (at: number) => store.countAttempt('wrong-user-code', address, windowMs, at)
+    await count(now)
+    await count(now)
+    await store.refundAttempt('wrong-user-code', address, now + 1)
+    t.equal(await count(now + 2), 2, 'the refunded attempt does not count')
+    await store.refundAttempt('wrong-user-code', anAddress(), now)
+    await store.refundAttempt('wrong-user-code', address, now + windowMs)
+    t.equal(await count(now + windowMs), 1, 'a refund after the window changes nothing')
+    await store.refundAttempt('unknown-device-code', anAddress(), now)
+    t.equal(
+      await store.countAttempt('unknown-device-code', anAddress(), windowMs, now),
+      1,
+      'never below zero',
+    )
+  })
+
+  withStore(
+    'attempts: 100 at once each get their own count, so a limit of 10 lets 10 through',
+    async (t, store) => {
+      const now = Date.now()
+      const address = anAddress()
+      const counts = await Promise.all(
+        Array.from({ length: 100 }, () =>
+          store.countAttempt('wrong-user-code', address, windowMs, now),
+        ),
+      )
+      t.same(
+        [...counts].sort((a, b) => a - b),
+        Array.from({ length: 100 }, (_, index) => index + 1),
+      )
+      t.equal(counts.filter((count) => count <= 10).length, 10)
+    },
+  )
+
+  withStore(
+    'live requests per address: at most the cap; expired and decided ones make room',
+    async (t, store) => {
+      const now = Date.now()
+      const address = anAddress()
+      const made = []
+      for (let index = 0; index < 3; index++) {
+        const made1 = keys()
+        made.push(made1)
+        t.equal(
+          await store.create(made1.deviceKey, made1.userKey, requestAt(now), 5, address),
+          'created',
+        )
+      }
+      const refused = keys()
+      t.equal(
+        await store.create(refused.deviceKey, refused.userKey, requestAt(now), 5, address),
+        'address_limit',
+      )
+      t.equal(await store.pending(refused.userKey, now), undefined, 'nothing was saved')
+      const other = keys()
+      t.equal(
+        await store.create(other.deviceKey, other.userKey, requestAt(now), 5, anAddress()),
+        'created',
+        'another address',
+      )
+      const [first, second] = made
+      if (first === undefined || second === undefined) throw new Error('three were made')
+      t.equal(await store.decide(first.deviceKey, first.userKey, 'denied', now + 1), true)
+      const next = keys()
+      t.equal(
+        await store.create(next.deviceKey, next.userKey, requestAt(now + 2), 5, address),
+        'created',
+        'a decided request no longer counts',
+      )
+      const later = keys()
+      t.equal(
+        await store.create(later.deviceKey, later.userKey, requestAt(now + lifetimeMs), 5, address),
+        'created',
+        'expired requests no longer count',
+      )
+    },
+    { maxPendingPerAddress: 3 },
+  )
+
+  withStore(
+    'the store holds at most its cap of live requests; expired ones do not count',
+    async (t, store) => {
+      const now = Date.now()
+      const made = []
+      for (let index = 0; index < 3; index++) {
+        const next = keys()
+        made.push(next)
+        await store.create(next.deviceKey, next.userKey, requestAt(now), 5, anAddress())
+      }
+      const refused = keys()
+      await t.rejects(
+        store.create(refused.deviceKey, refused.userKey, requestAt(now), 5, anAddress()),
+        StoreFullError,
+      )
+      const [first] = made
+      if (first === undefined) throw new Error('three were made')
+      await store.decide(first.deviceKey, first.userKey, { approved: grant }, now + 1)
+      t.equal(
+        await store.create(refused.deviceKey, refused.userKey, requestAt(now + 2), 5, anAddress()),
+        'created',
+        'a decided request makes room',
+      )
+      const later = keys()
+      t.equal(
+        await store.create(
+          later.deviceKey,
+          later.userKey,
+          requestAt(now + lifetimeMs),
+          5,
+          anAddress(),
+        ),
+        'created',
+        'expired requests make room at once, not when forgotten',
+      )
+    },
+    { maxPending: 3 },
+  )
+
+  withStore(
+    'decide names the request: another device key with the same user key decides nothing',
+    async (t, store) => {
+      const now = Date.now()
+      const address = anAddress()
+      const { deviceKey, userKey } = keys()
+      await store.create(deviceKey, userKey, requestAt(now), intervalSeconds, address)
+      t.equal(await store.decide(keys().deviceKey, userKey, 'denied', now), false)
+      t.equal(await store.decide(deviceKey, keys().userKey, 'denied', now), false)
+      t.same((await store.pending(userKey, now))?.deviceKey, deviceKey, 'still pending')
     },
   )
 
@@ -197,9 +356,10 @@ export function storeContract(t: Test, makeStore: MakeStore): void {
     async (t, store) => {
       for (let round = 0; round < 20; round++) {
         const now = Date.now()
+        const address = anAddress()
         const { deviceKey, userKey } = keys()
-        await store.create(deviceKey, userKey, requestAt(now), intervalSeconds)
-        await store.decide(userKey, { approved: grant }, now)
+        await store.create(deviceKey, userKey, requestAt(now), intervalSeconds, address)
+        await store.decide(deviceKey, userKey, { approved: grant }, now)
         const outcomes = await Promise.all(
           Array.from({ length: 25 }, () => store.poll(deviceKey, now + 1000)),
         )
@@ -216,13 +376,20 @@ export function storeContract(t: Test, makeStore: MakeStore): void {
   withStore('closed: every method rejects with StoreUnavailableError', async (t, store) => {
     await store.close()
     const now = Date.now()
+    const address = anAddress()
     const { deviceKey, userKey } = keys()
     await t.rejects(store.poll(deviceKey, now), StoreUnavailableError)
     await t.rejects(store.pending(userKey, now), StoreUnavailableError)
-    await t.rejects(store.create(deviceKey, userKey, requestAt(now), 5), StoreUnavailableError)
-    await t.rejects(store.decide(userKey, 'denied', now), StoreUnavailableError)
-    await t.rejects(store.recordWrongUserCode('192.0.2.9', windowMs, now), StoreUnavailableError)
-    await t.rejects(store.wrongUserCodes('192.0.2.9', now), StoreUnavailableError)
+    await t.rejects(
+      store.create(deviceKey, userKey, requestAt(now), 5, address),
+      StoreUnavailableError,
+    )
+    await t.rejects(store.decide(deviceKey, userKey, 'denied', now), StoreUnavailableError)
+    await t.rejects(
+      store.countAttempt('wrong-user-code', '192.0.2.9', windowMs, now),
+      StoreUnavailableError,
+    )
+    await t.rejects(store.refundAttempt('wrong-user-code', '192.0.2.9', now), StoreUnavailableError)
   })
 
   withStore('parallel decisions and creations: one wins', async (t, store) => {
@@ -235,13 +402,14 @@ export function storeContract(t: Test, makeStore: MakeStore): void {
           userKey,
           requestAt(now),
           intervalSeconds,
+          anAddress(),
         ),
       ),
     )
-    t.equal(created.filter(Boolean).length, 1, 'one creation per user key')
+    t.equal(created.filter((c) => c === 'created').length, 1, 'one creation per user key')
     const decided = await Promise.all(
       Array.from({ length: 10 }, (_, index) =>
-        store.decide(userKey, index % 2 === 0 ? { approved: grant } : 'denied', now + 1),
+        store.decide(deviceKey, userKey, index % 2 === 0 ? { approved: grant } : 'denied', now + 1),
       ),
     )
     t.equal(decided.filter(Boolean).length, 1, 'one decision')

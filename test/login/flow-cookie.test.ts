@@ -20,7 +20,7 @@ const flow = (createdAt: number): Flow => ({
   target: undefined,
   callerState: undefined,
   callerCodeChallenge: undefined,
-  deviceUserKey: undefined,
+  device: undefined,
   createdAt,
 })
 

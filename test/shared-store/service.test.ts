@@ -2,7 +2,11 @@
 // them; with the server down it is counted per instance and logins go on; the store's state is
 // a metric; a service whose store is unreachable at start-up still starts.
 
+import { randomBytes } from 'node:crypto'
+import { Redis } from 'ioredis'
 import t from 'tap'
+import { deviceKey } from '../../src/device/codes.js'
+import { sharedStoreKeyPrefix } from '../../src/shared-store/connection.js'
 import { freePort } from '../helpers/free-port.js'
 import { redisServerMissing, startRedis } from '../helpers/redis.js'
 import { whenToolPresent } from '../helpers/required-tool.js'
@@ -120,4 +124,36 @@ await whenToolPresent(t, redisServerMissing(), async () => {
       t.equal((await device()).status, 200)
     },
   )
+
+  t.test('a grant written into the store by anyone else mints no token', async (t) => {
+    // The review's probe: write access to Redis, a device code of the attacker's choice.
+    await waitForStore(first, 1)
+    const raw = new Redis(redis.url, { keyPrefix: sharedStoreKeyPrefix })
+    t.teardown(() => raw.disconnect())
+    const deviceCode = randomBytes(32).toString('base64url')
+    await raw.hset(`device:${deviceKey(deviceCode)}`, {
+      state: 'approved',
+      expiresAt: Date.now() + 600_000,
+      interval: 5,
+      userKey: 'x',
+      grant: JSON.stringify({
+        subject: 'attacker',
+        permissions: [
+          { action: 'publish', resource: '*' },
+          { action: 'edit', resource: '*' },
+        ],
+        rules: [],
+      }),
+    })
+    const response = await fetch(`${first.baseUrl}/v0/auth/oidc/device/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ device_code: deviceCode }),
+    })
+    t.equal(response.status, 400)
+    const body = (await response.json()) as { error: string; registry_token?: string }
+    t.equal(body.error, 'invalid_grant')
+    t.notOk(body.registry_token)
+    t.match(first.logs.text, /did not open/, 'logged')
+  })
 })

@@ -15,10 +15,7 @@ import {
 import { createLoginSecretsSource } from '../../login/login-secrets.js'
 
 /** What the caller of a login wants back at the callback; the rest of the flow is made here. */
-export type LoginRequest = Pick<
-  Flow,
-  'target' | 'callerState' | 'callerCodeChallenge' | 'deviceUserKey'
->
+export type LoginRequest = Pick<Flow, 'target' | 'callerState' | 'callerCodeChallenge' | 'device'>
 
 /**
  * Starts a browser login: fresh state, nonce and PKCE verifier in a new signed flow cookie.

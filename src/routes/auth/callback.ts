@@ -4,6 +4,7 @@ import { AuthError } from '../../errors.js'
 import { acceptsOnlyJson, sendHtml } from '../../http/respond.js'
 import {
   cookieOccurrences,
+  type DeviceFlow,
   type Flow,
   flowCookieClearOptions,
   flowCookieName,
@@ -105,22 +106,24 @@ function asAuthError(error: unknown): unknown {
 
 /** `GET …/auth/oidc/callback`: finishes the login and hands over the registry token. */
 const callback: FastifyPluginAsync = async (app) => {
-  const { config, provider, tokenIssuer, loopbackCodes, deviceStore } = app
+  const { config, provider, tokenIssuer, loopbackCodes, deviceStore, deviceGrants } = app
 
   /**
    * A device login's end in the browser: the policy's verdict goes to the store, where the
    * terminal's next poll finds it and mints the token. A refusal reaches both: the terminal
    * hears access_denied, the browser gets the usual error page.
    */
-  async function recordDeviceVerdict(deviceUserKey: string, claims: IdTokenClaims) {
+  async function recordDeviceVerdict(device: DeviceFlow, claims: IdTokenClaims) {
+    const { deviceKey, userKey } = device
     let grant: Grant
     try {
       grant = tokenIssuer.grant(claims)
     } catch (refusal) {
-      await fromStore(deviceStore.decide(deviceUserKey, 'denied', Date.now()))
+      await fromStore(deviceStore.decide(deviceKey, userKey, 'denied', Date.now()))
       throw refusal
     }
-    if (!(await fromStore(deviceStore.decide(deviceUserKey, { approved: grant }, Date.now())))) {
+    const approved = await deviceGrants.seal(grant, deviceKey)
+    if (!(await fromStore(deviceStore.decide(deviceKey, userKey, { approved }, Date.now())))) {
       throw new AuthError(
         'user_code_invalid',
         'This sign-in request expired, or was finished or cancelled meanwhile. Start the login in your terminal again.',
@@ -150,8 +153,8 @@ const callback: FastifyPluginAsync = async (app) => {
         throw asAuthError(error)
       })
       request.subject = claims.sub
-      if (flow.deviceUserKey !== undefined) {
-        await recordDeviceVerdict(flow.deviceUserKey, claims)
+      if (flow.device !== undefined) {
+        await recordDeviceVerdict(flow.device, claims)
         return sendHtml(reply, 200, renderDeviceDonePage('approved'))
       }
       const issued = await tokenIssuer.issue(claims)

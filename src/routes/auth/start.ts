@@ -90,7 +90,7 @@ const start: FastifyPluginAsync = async (app) => {
       target,
       callerState: flowCallerState,
       callerCodeChallenge: challenge,
-      deviceUserKey: undefined,
+      device: undefined,
     })
     return reply.redirect(authorizationUrl, 302)
   })

@@ -1,4 +1,5 @@
-import type { FastifyPluginAsync } from 'fastify'
+import { normalizeIP } from '@fastify/rate-limit'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { clientNameProblem } from '../../../device/client-name.js'
 import {
   DEVICE_CODE,
@@ -8,7 +9,13 @@ import {
   newUserCode,
   userKey,
 } from '../../../device/codes.js'
-import { deviceLoginLifetimeSeconds, pollIntervalSeconds } from '../../../device/device-login.js'
+import {
+  deviceLoginLifetimeSeconds,
+  maxPendingPerAddress,
+  maxUnknownDeviceCodePolls,
+  pollIntervalSeconds,
+  unknownDeviceCodeWindowMs,
+} from '../../../device/device-login.js'
 import type { PollOutcome } from '../../../device/store.js'
 import { AuthError } from '../../../errors.js'
 import { acceptForms } from '../../../http/form.js'
@@ -55,11 +62,30 @@ function pollRefusal(outcome: Exclude<PollOutcome, { kind: 'approved' }>): AuthE
 }
 
 /**
+ * Terminals send neither `Origin` nor `Sec-Fetch-Site` (or `none`, for a request a person typed
+ * into the address bar); browsers send them on every script or form POST. Refusing those keeps
+ * any web page from making its visitors' browsers fill the store with requests.
+ */
+async function refuseBrowserOrigin(request: FastifyRequest): Promise<void> {
+  if (request.headers.origin !== undefined) {
+    throw new AuthError('cross_site_request', undefined, 'device request with an Origin header')
+  }
+  const site = request.headers['sec-fetch-site']
+  if (site !== undefined && site !== 'none') {
+    throw new AuthError(
+      'cross_site_request',
+      undefined,
+      `device request with Sec-Fetch-Site ${site}`,
+    )
+  }
+}
+
+/**
  * The terminal's side of a device login (RFC 8628): `POST …/auth/oidc/device` asks for a pair
  * of codes, `POST …/auth/oidc/device/token` polls until the person has decided.
  */
 const deviceApi: FastifyPluginAsync = async (app) => {
-  const { config, deviceStore: store, tokenIssuer } = app
+  const { config, deviceStore: store, deviceGrants, tokenIssuer } = app
   const verificationUri = `${config.publicUrl}/v0/auth/oidc/device`
 
   acceptForms(app)
@@ -68,6 +94,7 @@ const deviceApi: FastifyPluginAsync = async (app) => {
     '/auth/oidc/device',
     {
       schema: deviceRequestSchema,
+      preHandler: refuseBrowserOrigin,
       config: {
         authStep: 'device_request',
         expectedBody: 'send {} or {"client_name": "…"} as application/json, or the same as a form.',
@@ -86,6 +113,7 @@ const deviceApi: FastifyPluginAsync = async (app) => {
           `client_name refused: ${problem}`,
         )
       }
+      const address = normalizeIP(request.ip)
       for (let draw = 0; draw < maxDraws; draw++) {
         const deviceCode = newDeviceCode()
         const userCode = newUserCode()
@@ -101,9 +129,17 @@ const deviceApi: FastifyPluginAsync = async (app) => {
               expiresAt: requestedAt + deviceLoginLifetimeSeconds * 1000,
             },
             pollIntervalSeconds,
+            address,
           ),
         )
-        if (!created) continue
+        if (created === 'taken') continue
+        if (created === 'address_limit') {
+          throw new AuthError(
+            'rate_limited',
+            `${maxPendingPerAddress} device logins from this address are already waiting. Finish or cancel one, or wait until it expires (${deviceLoginLifetimeSeconds / 60} minutes).`,
+            `${maxPendingPerAddress} pending device requests from this address`,
+          )
+        }
         const shown = formatUserCode(userCode)
         return {
           device_code: deviceCode,
@@ -126,16 +162,41 @@ const deviceApi: FastifyPluginAsync = async (app) => {
         authStep: 'device_poll',
         expectedBody: `send {"device_code": "…"} as application/json, or the form device_code and grant_type=urn:ietf:params:oauth:grant-type:device_code, each once.`,
         formRequires: 'grant_type',
-        // See docs/security.md: slow_down already throttles each code, and the budget is shared.
+        // See docs/security.md: slow_down throttles each known code, and polls of unknown ones
+        // have their own limit below; the login budget is shared with the browser logins.
         loginRateLimit: false,
       },
     },
     async (request): Promise<RegistryTokenResponse> => {
+      const now = Date.now()
+      const address = normalizeIP(request.ip)
+      // Counted before the store is asked, taken back when the code was known: a client that
+      // polls made-up codes costs the shared store one counter per poll, then nothing.
+      const attempts = await fromStore(
+        store.countAttempt('unknown-device-code', address, unknownDeviceCodeWindowMs, now),
+      )
+      if (attempts > maxUnknownDeviceCodePolls) {
+        throw new AuthError(
+          'rate_limited',
+          `Too many polls with unknown device codes from this address. Wait up to ${unknownDeviceCodeWindowMs / 60_000} minutes.`,
+          `${maxUnknownDeviceCodePolls} unknown device codes within the window`,
+        )
+      }
       const deviceCode = request.body.device_code
       if (!DEVICE_CODE.test(deviceCode)) throw unknownDeviceCode('device code malformed')
-      const outcome = await fromStore(store.poll(deviceKey(deviceCode), Date.now()))
+      const key = deviceKey(deviceCode)
+      const outcome = await fromStore(store.poll(key, now))
+      if (outcome.kind === 'unknown' || outcome.kind === 'spent') throw pollRefusal(outcome)
+      await fromStore(store.refundAttempt('unknown-device-code', address, now))
       if (outcome.kind !== 'approved') throw pollRefusal(outcome)
-      const { grant } = outcome
+      const grant = await deviceGrants.open(outcome.sealedGrant, key)
+      if (grant === undefined) {
+        // Only someone who can write to the store makes this happen: worth more than a refusal.
+        request.log.warn(
+          'a device grant in the store did not open: the store was written to by someone else',
+        )
+        throw unknownDeviceCode('sealed grant did not open')
+      }
       request.subject = grant.subject
       request.grantedBy = grant.rules
       const { registry_token, expires_at } = await tokenIssuer.mint(grant)

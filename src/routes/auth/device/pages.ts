@@ -3,7 +3,7 @@ import { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { formatUserCode, normaliseUserCode, sameUserCode, userKey } from '../../../device/codes.js'
 import { maxWrongUserCodes, wrongUserCodeWindowMs } from '../../../device/device-login.js'
-import type { DeviceRequest } from '../../../device/store.js'
+import type { PendingRequest } from '../../../device/store.js'
 import { AuthError } from '../../../errors.js'
 import { acceptForms } from '../../../http/form.js'
 import { formPageSecurityHeaders, sendHtml } from '../../../http/respond.js'
@@ -24,9 +24,8 @@ import {
 } from '../schemas.js'
 import { fromStore } from './store-errors.js'
 
-interface PendingDevice {
+interface PendingDevice extends PendingRequest {
   readonly userKey: string
-  readonly request: DeviceRequest
 }
 
 /**
@@ -100,12 +99,18 @@ const devicePages: FastifyPluginAsync = async (app) => {
   /**
    * The pending request behind a code the person typed, or a refusal: 429 once the address has
    * entered too many wrong codes (for any code, until its window ends), else 400 for a wrong
-   * one, which counts. IPv6 clients are counted by their /64, as the rate limit counts them.
+   * one. Every attempt is counted before the lookup, in one atomic step of the store, and taken
+   * back when the code was right: parallel guesses cannot slip past the limit, and a store that
+   * cannot count answers 503 before it is asked about the code, so that answer reveals nothing.
+   * IPv6 clients are counted by their /64, as the rate limit counts them.
    */
   async function pendingDevice(request: FastifyRequest, typed: string): Promise<PendingDevice> {
     const now = Date.now()
     const address = normalizeIP(request.ip)
-    if ((await fromStore(store.wrongUserCodes(address, now))) >= maxWrongUserCodes) {
+    const attempts = await fromStore(
+      store.countAttempt('wrong-user-code', address, wrongUserCodeWindowMs, now),
+    )
+    if (attempts > maxWrongUserCodes) {
       throw new AuthError(
         'rate_limited',
         `Too many wrong codes were entered from this address. Wait up to ${wrongUserCodeWindowMs / 60_000} minutes and try again.`,
@@ -116,14 +121,14 @@ const devicePages: FastifyPluginAsync = async (app) => {
     const key = code === undefined ? undefined : userKey(code)
     const pending = key === undefined ? undefined : await fromStore(store.pending(key, now))
     if (code === undefined || key === undefined || pending === undefined) {
-      await fromStore(store.recordWrongUserCode(address, wrongUserCodeWindowMs, now))
       throw new AuthError('user_code_invalid', undefined, 'user code unknown, expired or decided')
     }
     // The store found it by its digest; the code itself is compared too, in constant time.
-    if (!sameUserCode(pending.userCode, code)) {
+    if (!sameUserCode(pending.request.userCode, code)) {
       throw new AuthError('user_code_invalid', undefined, 'user code differs from the stored one')
     }
-    return { userKey: key, request: pending }
+    await fromStore(store.refundAttempt('wrong-user-code', address, now))
+    return { userKey: key, ...pending }
   }
 
   /** The entry page, with the code filled in when `typed` is one; nothing is looked up. */
@@ -186,7 +191,7 @@ const devicePages: FastifyPluginAsync = async (app) => {
         target: undefined,
         callerState: undefined,
         callerCodeChallenge: undefined,
-        deviceUserKey: device.userKey,
+        device: { userKey: device.userKey, deviceKey: device.deviceKey },
       })
       return sendHtml(reply, 200, renderDeviceContinuePage(authorizationUrl))
     },
@@ -197,7 +202,8 @@ const devicePages: FastifyPluginAsync = async (app) => {
     { ...decision, config: { authStep: 'device_cancel', expectedBody } },
     async (request, reply) => {
       const device = await pendingDevice(request, request.body.user_code)
-      if (!(await fromStore(store.decide(device.userKey, 'denied', Date.now())))) {
+      const decided = store.decide(device.deviceKey, device.userKey, 'denied', Date.now())
+      if (!(await fromStore(decided))) {
         throw new AuthError('user_code_invalid', undefined, 'decided meanwhile')
       }
       return sendHtml(reply, 200, renderDeviceDonePage('cancelled'))
