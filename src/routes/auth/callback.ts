@@ -18,7 +18,7 @@ import { renderTokenPage } from '../../pages/token-page.js'
 import { type IdTokenClaims, IdTokenInvalidError } from '../../provider/id-token.js'
 import { ProviderUnavailableError, TokenExchangeError } from '../../provider/provider.js'
 import type { Grant } from '../../registry/issuer.js'
-import { fromStore } from './device/store-errors.js'
+import { fromStore } from './device/store-calls.js'
 import { type CallbackQuery, callbackSchema } from './schemas.js'
 
 /**

@@ -12,9 +12,7 @@ import {
 import {
   deviceLoginLifetimeSeconds,
   maxPendingPerAddress,
-  maxUnknownDeviceCodePolls,
   pollIntervalSeconds,
-  unknownDeviceCodeWindowMs,
 } from '../../../device/device-login.js'
 import type { PollOutcome } from '../../../device/store.js'
 import { AuthError } from '../../../errors.js'
@@ -26,7 +24,7 @@ import {
   deviceRequestSchema,
   deviceTokenSchema,
 } from '../schemas.js'
-import { fromStore } from './store-errors.js'
+import { countAttempt, fromStore } from './store-calls.js'
 
 /** A fresh pair of codes meets a user code still in use about once in 2^34 requests. */
 const maxDraws = 4
@@ -170,18 +168,9 @@ const deviceApi: FastifyPluginAsync = async (app) => {
     async (request): Promise<RegistryTokenResponse> => {
       const now = Date.now()
       const address = normalizeIP(request.ip)
-      // Counted before the store is asked, taken back when the code was known: a client that
-      // polls made-up codes costs the shared store one counter per poll, then nothing.
-      const attempts = await fromStore(
-        store.countAttempt('unknown-device-code', address, unknownDeviceCodeWindowMs, now),
-      )
-      if (attempts > maxUnknownDeviceCodePolls) {
-        throw new AuthError(
-          'rate_limited',
-          `Too many polls with unknown device codes from this address. Wait up to ${unknownDeviceCodeWindowMs / 60_000} minutes.`,
-          `${maxUnknownDeviceCodePolls} unknown device codes within the window`,
-        )
-      }
+      // Taken back when the code was known: a client that polls made-up codes costs the shared
+      // store one counter per poll, then nothing.
+      await countAttempt(store, 'unknown-device-code', address, now)
       const deviceCode = request.body.device_code
       if (!DEVICE_CODE.test(deviceCode)) throw unknownDeviceCode('device code malformed')
       const key = deviceKey(deviceCode)

@@ -2,7 +2,6 @@ import fastifyCsrfProtection from '@fastify/csrf-protection'
 import { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { formatUserCode, normaliseUserCode, sameUserCode, userKey } from '../../../device/codes.js'
-import { maxWrongUserCodes, wrongUserCodeWindowMs } from '../../../device/device-login.js'
 import type { PendingRequest } from '../../../device/store.js'
 import { AuthError } from '../../../errors.js'
 import { acceptForms } from '../../../http/form.js'
@@ -22,7 +21,7 @@ import {
   deviceDecisionSchema,
   deviceEntrySchema,
 } from '../schemas.js'
-import { fromStore } from './store-errors.js'
+import { countAttempt, fromStore } from './store-calls.js'
 
 interface PendingDevice extends PendingRequest {
   readonly userKey: string
@@ -107,16 +106,7 @@ const devicePages: FastifyPluginAsync = async (app) => {
   async function pendingDevice(request: FastifyRequest, typed: string): Promise<PendingDevice> {
     const now = Date.now()
     const address = normalizeIP(request.ip)
-    const attempts = await fromStore(
-      store.countAttempt('wrong-user-code', address, wrongUserCodeWindowMs, now),
-    )
-    if (attempts > maxWrongUserCodes) {
-      throw new AuthError(
-        'rate_limited',
-        `Too many wrong codes were entered from this address. Wait up to ${wrongUserCodeWindowMs / 60_000} minutes and try again.`,
-        `${maxWrongUserCodes} wrong user codes within the window`,
-      )
-    }
+    await countAttempt(store, 'wrong-user-code', address, now)
     const code = normaliseUserCode(typed)
     const key = code === undefined ? undefined : userKey(code)
     const pending = key === undefined ? undefined : await fromStore(store.pending(key, now))
