@@ -33,7 +33,6 @@ import otherMethods from './routes/auth/other-methods.js'
 import start from './routes/auth/start.js'
 import token from './routes/auth/token.js'
 import health from './routes/health.js'
-import { connectSharedStore } from './shared-store/connection.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -141,9 +140,16 @@ export async function buildApp(
     })
     // Connects in the background once the app is ready: the service starts (and serves
     // everything but the device routes) while the store is unreachable. Closing the device
-    // store closes this connection, which the rate limit shares.
-    const sharedStore =
-      config.redisUrl && connectSharedStore(config.redisUrl, app.log, metrics.sharedStore)
+    // store closes this connection, which the rate limit shares. ioredis (45 modules) is loaded
+    // only when a store is configured, as yaml is only for a policy file: start-up is mostly
+    // module loading.
+    const sharedStore = config.redisUrl
+      ? (await import('./shared-store/connection.js')).connectSharedStore(
+          config.redisUrl,
+          app.log,
+          metrics.sharedStore,
+        )
+      : undefined
     app.decorate('deviceStore', createDeviceStore(config, app.log, sharedStore))
     if (sharedStore) app.addHook('onReady', async () => sharedStore.start())
     app.addHook('onClose', async () => {
