@@ -32,10 +32,17 @@ export interface SpawnOptions {
 
 export function spawnNode(name: string, args: string[], options: SpawnOptions = {}): BenchProcess {
   const collect = options.readyLine !== undefined || options.stdout === 'collect'
-  const child = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH, NODE_ENV: 'production', ...options.env },
-    stdio: [options.stdin ?? 'ignore', collect ? 'pipe' : 'ignore', 'pipe'],
-  })
+  // On a small shared machine, the service sharing a CPU with the load generator moves its CPU
+  // time per request by ±10 % from run to run; pinned apart, by a few per cent.
+  const pin = name === 'service' ? process.env.BENCH_SERVICE_CPU : undefined
+  const child = spawn(
+    pin ? 'taskset' : process.execPath,
+    pin ? ['-c', pin, process.execPath, ...args] : args,
+    {
+      env: { PATH: process.env.PATH, NODE_ENV: 'production', ...options.env },
+      stdio: [options.stdin ?? 'ignore', collect ? 'pipe' : 'ignore', 'pipe'],
+    },
+  )
   let stdout = ''
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => {

@@ -11,7 +11,9 @@
 // "bare,start"; results are then not written unless BENCH_WRITE=1), BENCH_LOG_LEVEL (the
 // service's LOG_LEVEL; default info, its default), BENCH_PROFILE_DIR (the service writes V8 CPU
 // profiles there), BENCH_SERVER (another build's dist/main.js, to compare two versions), BENCH_RATE
-// (a fixed request rate instead of as many as the service answers: CPU per request moves less).
+// (a fixed request rate instead of as many as the service answers: CPU per request moves less),
+// BENCH_SERVICE_CPU (a CPU number: the measured services run on that CPU alone, via taskset; run
+// the benchmark itself on another, e.g. `taskset -c 0`).
 
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'

@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { decodeJwt } from 'jose'
+import { decodeJwt } from 'jose/jwt/decode'
 import { loadPolicyFile, PolicyFileError } from '../registry/policy-file.js'
 import { decide, judgeRules, LOGIN_ISSUER, type Policy } from '../registry/rules.js'
 import { type CliIo, EXIT, UsageError } from './io.js'

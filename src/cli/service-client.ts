@@ -2,7 +2,9 @@
 // with a registry token that must verify against the service's published key before anything is
 // written or printed.
 
-import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose'
+import type { JWTPayload } from 'jose'
+import { createRemoteJWKSet } from 'jose/jwks/remote'
+import { jwtVerify } from 'jose/jwt/verify'
 import { REGISTRY_ISSUER } from '../registry/token.js'
 import { LoginFailure } from './loopback.js'
 

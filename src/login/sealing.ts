@@ -4,7 +4,10 @@
 // as for the flow cookie: the first seals, all open.
 
 import { createHash, hkdfSync, webcrypto } from 'node:crypto'
-import { EncryptJWT, errors, type JWTPayload, jwtDecrypt } from 'jose'
+import type { JWTPayload } from 'jose'
+import * as errors from 'jose/errors'
+import { jwtDecrypt } from 'jose/jwt/decrypt'
+import { EncryptJWT } from 'jose/jwt/encrypt'
 
 /** Tolerated clock difference between the replica that seals and the one that opens. */
 const replicaClockSkewSeconds = 30

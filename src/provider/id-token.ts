@@ -1,10 +1,6 @@
-import {
-  errors,
-  type JWTHeaderParameters,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-  jwtVerify,
-} from 'jose'
+import type { JWTHeaderParameters, JWTPayload, JWTVerifyGetKey } from 'jose'
+import * as errors from 'jose/errors'
+import { jwtVerify } from 'jose/jwt/verify'
 import { notAnIdToken } from './token-type.js'
 
 /** Asymmetric JWS algorithms only: never `none`, never an HMAC keyed with something public. */

@@ -1,4 +1,6 @@
-import { createRemoteJWKSet, customFetch, errors, type JWTVerifyGetKey } from 'jose'
+import type { JWTVerifyGetKey } from 'jose'
+import * as errors from 'jose/errors'
+import { createRemoteJWKSet, customFetch } from 'jose/jwks/remote'
 
 /** One provider's signing keys, as its JWKS endpoint publishes them. */
 export interface SigningKeys {

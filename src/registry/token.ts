@@ -4,7 +4,9 @@
 // serialised by hand in the registry's order instead of by a JWT builder.
 
 import { createPrivateKey, createPublicKey } from 'node:crypto'
-import { CompactSign, calculateJwkThumbprint, type JWK } from 'jose'
+import type { JWK } from 'jose'
+import { calculateJwkThumbprint } from 'jose/jwk/thumbprint'
+import { CompactSign } from 'jose/jws/compact/sign'
 import type { Permission } from './policy.js'
 
 export interface RegistryTokenResponse {
