@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Compares the service at a git ref ("before") with the working tree ("after"), alternating
-# before/after runs of the chosen scenarios so that both see the same machine load, and prints
-# each run's figures and the median CPU time per request of each side; with the "startup"
-# scenario, also each run's median time from spawn to the first /healthz 200, and their median.
+# Compares the service at a git ref ("baseline") with the working tree ("this build").
 #
-# Usage: bench/compare.sh <git ref> [scenarios, default start,callback,callback-web,exchange] [rounds, default 3]
-# The usual BENCH_* settings apply (e.g. BENCH_SECONDS=5).
+# Request scenarios: one benchmark run measures both builds' services in the same rounds, a slice
+# of one beside the same slice of the other (BENCH_BASELINE), and prints the CPU time per request
+# of both, the change, and the median and spread of the rounds' own ratios: on a shared machine
+# two slices measured one after the other see the same load, where separate runs do not.
+# "startup": alternates runs of both builds, each timing fifteen starts, and prints each run's
+# median time from spawn to the first /healthz 200 and the median of those per build.
+#
+# Usage: bench/compare.sh <git ref> [scenarios, default start,callback,callback-web,exchange] [rounds, default 6]
+# The usual BENCH_* settings apply (e.g. BENCH_SECONDS=12, BENCH_SERVICE_CPU=1 with `taskset -c 0`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ref=$1
 scenarios=${2:-start,callback,callback-web,exchange}
-rounds=${3:-3}
+rounds=${3:-6}
 before=$(mktemp -d)
 trap 'rm -rf "$before"' EXIT
 git archive "$ref" | tar -x -C "$before"
@@ -25,33 +29,27 @@ fi
 (cd "$before" && { npm run build --silent 2>/dev/null || npx tsc -p tsconfig.build.json; })
 npm run build --silent
 npm run --silent build:bench
+if [ "$scenarios" != startup ]; then
+  BENCH_BASELINE=$before/dist/main.js BENCH_ROUNDS=$rounds BENCH_ONLY=$scenarios node build/bench/run.js 2>&1 |
+    sed -n '/µs CPU per request$/p; /^CPU per request against the baseline/,$p'
+  exit
+fi
 results=$(mktemp)
 for round in $(seq "$rounds"); do
   for side in before after; do
     server=$PWD/dist/main.js
     [ "$side" = before ] && server=$before/dist/main.js
-    if ! BENCH_SERVER=$server BENCH_ONLY=$scenarios node build/bench/run.js >"$results.run" 2>&1; then
+    if ! BENCH_SERVER=$server BENCH_ONLY=startup node build/bench/run.js >"$results.run" 2>&1; then
       echo "$side round $round failed:"; tail -5 "$results.run"
     fi
-    { grep 'µs CPU' "$results.run" || true; } | sed "s/^ */$side round $round: /" | tee -a "$results"
     { grep 'process start to /healthz' "$results.run" || true; } |
       sed -E "s/.*\| ([0-9]+) ms \(max.*/$side round $round: start-up median \1 ms/" | tee -a "$results"
   done
 done
-echo "medians (req/s, CPU per request; start-up):"
+echo "medians of the runs:"
 for side in before after; do
-  { grep "^$side round [0-9]*: .*µs CPU" "$results" || true; } |
-    sed -E 's/^[a-z]+ round [0-9]+: (.*): ([0-9]+) req\/s.* ([0-9]+) µs CPU.*/\1\t\2\t\3/' |
-    awk -F'\t' -v side="$side" '
-      { rps[$1] = rps[$1] " " $2; cpu[$1] = cpu[$1] " " $3 }
-      function median(list,   v, n, i, j, t) {
-        n = split(substr(list, 2), v, " ")
-        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
-        return v[int((n + 1) / 2)]
-      }
-      END { for (name in rps) printf "  %-6s %s: %s req/s, %s µs CPU per request\n", side, name, median(rps[name]), median(cpu[name]) }'
   { grep "^$side round [0-9]*: start-up" "$results" || true; } | sed -E 's/.* ([0-9]+) ms$/\1/' |
     sort -n | awk -v side="$side" '{ v[NR] = $1 }
-      END { if (NR) printf "  %-6s start-up: %s ms (median of the runs)\n", side, v[int((NR + 1) / 2)] }'
+      END { if (NR) printf "  %-6s start-up: %s ms\n", side, v[int((NR + 1) / 2)] }'
 done
 rm -f "$results" "$results.run"

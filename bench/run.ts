@@ -13,7 +13,9 @@
 // profiles there), BENCH_SERVER (another build's dist/main.js, to compare two versions), BENCH_RATE
 // (a fixed request rate instead of as many as the service answers: CPU per request moves less),
 // BENCH_SERVICE_CPU (a CPU number: the measured services run on that CPU alone, via taskset; run
-// the benchmark itself on another, e.g. `taskset -c 0`).
+// the benchmark itself on another, e.g. `taskset -c 0`), BENCH_BASELINE (another build's
+// dist/main.js: its /start, callbacks and exchange are measured in the same rounds, slice beside
+// slice, and compared; bench/compare.sh sets it).
 
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -49,6 +51,7 @@ import { percentile } from './stats.js'
 const here = fileURLToPath(new URL('.', import.meta.url))
 const root = join(here, '..', '..')
 const serverScript = process.env.BENCH_SERVER ?? join(root, 'dist', 'main.js')
+const baselineScript = process.env.BENCH_BASELINE
 const resultsDir = join(root, 'bench', 'results')
 
 const numberSetting = (name: string, fallback: number): number => {
@@ -114,12 +117,15 @@ async function stop(child: BenchProcess): Promise<void> {
 const ports = async () => freePort()
 const stubPort = await ports()
 const issuer = `http://127.0.0.1:${stubPort}`
-const servicePorts = {
+const servicePortsOf = async () => ({
   start: await ports(),
   callback: await ports(),
   callbackWeb: await ports(),
   exchange: await ports(),
-}
+})
+type ServicePorts = Awaited<ReturnType<typeof servicePortsOf>>
+const servicePorts = await servicePortsOf()
+const baselinePorts = baselineScript ? await servicePortsOf() : undefined
 const peerPorts = { start: await ports(), callback: await ports() }
 const base = (port: number) => `http://127.0.0.1:${port}`
 
@@ -133,9 +139,9 @@ const stub = start(
     JSON.stringify([
       {
         ...serviceClient,
-        redirectUris: Object.values(servicePorts).map(
-          (port) => `${base(port)}/v0/auth/oidc/callback`,
-        ),
+        redirectUris: [servicePorts, baselinePorts ?? {}]
+          .flatMap(Object.values)
+          .map((port) => `${base(port)}/v0/auth/oidc/callback`),
       },
       {
         ...peerClient,
@@ -179,16 +185,36 @@ function serviceEnv(port: number, metricsPort: number) {
 
 const startupSamplesMs: number[] = []
 
+interface Build {
+  readonly script: string
+  readonly ports: ServicePorts
+  readonly baseline: boolean
+}
+const builds: Build[] = [
+  { script: serverScript, ports: servicePorts, baseline: false },
+  ...(baselineScript && baselinePorts
+    ? [{ script: baselineScript, ports: baselinePorts, baseline: true }]
+    : []),
+]
+
+/** A service scenario on this build and, with BENCH_BASELINE, the same on the baseline build. */
+async function forEachBuild(make: (build: Build) => Promise<Scenario>): Promise<Scenario[]> {
+  const made: Scenario[] = []
+  for (const build of builds) made.push({ ...(await make(build)), baseline: build.baseline })
+  return made
+}
+
 /** Starts the built service; `onHealthy` gets the milliseconds from spawn to /healthz 200. */
 async function startService(
   port: number,
   onHealthy: (ms: number) => void = () => {},
+  script = serverScript,
 ): Promise<BenchProcess> {
   const metricsPort = await ports()
   const since = performance.now()
   const service = start(
     'service',
-    serverScript,
+    script,
     [],
     { env: serviceEnv(port, metricsPort) },
     serviceNodeFlags,
@@ -284,6 +310,8 @@ interface Slice extends LoadResult {
 interface Scenario {
   readonly id: ScenarioId
   readonly process: BenchProcess
+  /** Measured against the BENCH_BASELINE build, beside the same scenario of this one. */
+  readonly baseline?: boolean
   run(seconds: number): Promise<LoadResult>
 }
 
@@ -324,46 +352,83 @@ function floorScenario(floor: BenchProcess): Scenario {
   }
 }
 
-async function measureInRounds(list: Scenario[]): Promise<ScenarioResult[]> {
-  const slices = new Map<ScenarioId, Slice[]>(list.map((scenario) => [scenario.id, []]))
+const labelOf = (scenario: Scenario) =>
+  `${scenarioLabels[scenario.id]}${scenario.baseline ? ' (baseline)' : ''}`
+
+/** Each scenario's slices, in the order of the rounds. */
+async function measureInRounds(list: Scenario[]): Promise<Map<Scenario, Slice[]>> {
+  const slices = new Map<Scenario, Slice[]>(list.map((scenario) => [scenario, []]))
   for (const scenario of list) {
-    log(`  warm-up: ${scenarioLabels[scenario.id]}`)
+    log(`  warm-up: ${labelOf(scenario)}`)
     await scenario.run(settings.warmUpSeconds)
   }
   const sliceSeconds = settings.seconds / settings.rounds
   for (let round = 1; round <= settings.rounds; round++) {
     log(`  round ${round} of ${settings.rounds}`)
-    for (const scenario of list) {
+    // Every other round in reverse, so that no scenario always follows the same neighbour.
+    for (const scenario of round % 2 === 1 ? list : [...list].reverse()) {
       const before = cpuMicroseconds(scenario.process.pid)
       const result = await scenario.run(sliceSeconds)
       const cpu = cpuMicroseconds(scenario.process.pid) - before
-      slices.get(scenario.id)?.push({ ...result, cpuMicroseconds: cpu })
+      slices.get(scenario)?.push({ ...result, cpuMicroseconds: cpu })
     }
   }
-  return list.map((scenario) => {
-    const parts = slices.get(scenario.id) ?? []
-    const requests = parts.reduce((sum, part) => sum + part.requests, 0)
-    const seconds = parts.reduce((sum, part) => sum + part.seconds, 0)
-    const cpu = parts.reduce((sum, part) => sum + part.cpuMicroseconds, 0)
-    const latencies = parts.flatMap((part) => part.latenciesMs).sort((a, b) => a - b)
-    const result: ScenarioResult = {
-      id: scenario.id,
-      requests,
-      seconds,
-      requestsPerSecond: requests / seconds,
-      // Whole milliseconds, as autocannon reports them.
-      latencyMs: {
-        p50: Math.round(percentile(latencies, 50)),
-        p99: Math.round(percentile(latencies, 99)),
-      },
-      peakRssBytes: peakRssBytes(scenario.process.pid),
-      cpuMicrosecondsPerRequest: cpu / requests,
-    }
-    log(
-      `  ${scenarioLabels[result.id]}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, peak RSS ${(result.peakRssBytes / 1e6).toFixed(1)} MB, ${Math.round(result.cpuMicrosecondsPerRequest)} µs CPU per request`,
-    )
-    return result
+  return slices
+}
+
+function resultOf(scenario: Scenario, parts: readonly Slice[]): ScenarioResult {
+  const requests = parts.reduce((sum, part) => sum + part.requests, 0)
+  const seconds = parts.reduce((sum, part) => sum + part.seconds, 0)
+  const cpu = parts.reduce((sum, part) => sum + part.cpuMicroseconds, 0)
+  const latencies = parts.flatMap((part) => part.latenciesMs).sort((a, b) => a - b)
+  const result: ScenarioResult = {
+    id: scenario.id,
+    requests,
+    seconds,
+    requestsPerSecond: requests / seconds,
+    // Whole milliseconds, as autocannon reports them.
+    latencyMs: {
+      p50: Math.round(percentile(latencies, 50)),
+      p99: Math.round(percentile(latencies, 99)),
+    },
+    peakRssBytes: peakRssBytes(scenario.process.pid),
+    cpuMicrosecondsPerRequest: cpu / requests,
+  }
+  log(
+    `  ${labelOf(scenario)}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, peak RSS ${(result.peakRssBytes / 1e6).toFixed(1)} MB, ${Math.round(result.cpuMicrosecondsPerRequest)} µs CPU per request`,
+  )
+  return result
+}
+
+/**
+ * This build against the baseline, scenario by scenario: CPU per request over all slices, and
+ * the median of the rounds' own ratios (each compares two slices measured one after the other).
+ */
+function baselineComparison(slices: Map<Scenario, Slice[]>): string {
+  const perRequest = (slice: Slice) => slice.cpuMicroseconds / slice.requests
+  const total = (parts: readonly Slice[]) =>
+    parts.reduce((sum, part) => sum + part.cpuMicroseconds, 0) /
+    parts.reduce((sum, part) => sum + part.requests, 0)
+  const change = (ratio: number) =>
+    `${ratio >= 1 ? '+' : '−'}${Math.abs(ratio * 100 - 100).toFixed(1)} %`
+  const rows = [...slices].flatMap(([scenario, parts]) => {
+    if (scenario.baseline) return []
+    const baseline = [...slices].find(([other]) => other.baseline && other.id === scenario.id)?.[1]
+    if (!baseline) return []
+    const ratios = parts
+      .map((part, round) => perRequest(part) / perRequest(baseline[round] as Slice))
+      .sort((a, b) => a - b)
+    return [
+      `| ${scenarioLabels[scenario.id]} | ${Math.round(total(baseline))} µs | ${Math.round(total(parts))} µs | ${change(total(parts) / total(baseline))} | ${change(percentile(ratios, 50))} | ${change(ratios[0] as number)} … ${change(ratios.at(-1) as number)} |`,
+    ]
   })
+  return [
+    `CPU per request against the baseline (${baselineScript}), ${settings.rounds} rounds:`,
+    '',
+    '| scenario | baseline | this build | change | median of the rounds | rounds |',
+    '|---|---:|---:|---:|---:|---|',
+    ...rows,
+  ].join('\n')
 }
 
 /** The service's callback, after a check that it redirects with one of `delivered`. */
@@ -442,6 +507,8 @@ const machine = {
   loadAverageAtEnd: [] as number[],
 }
 let scenarios: ScenarioResult[] = []
+/** The table against BENCH_BASELINE, when one is given. */
+let comparison: string | undefined
 let memory: BenchResults['memory']
 
 try {
@@ -462,12 +529,13 @@ try {
     )
   }
   if (wanted('start')) {
-    const service = await startService(servicePorts.start)
     list.push(
-      httpScenario('start', service, {
-        url: base(servicePorts.start) + startPath,
-        expectedStatus: 302,
-      }),
+      ...(await forEachBuild(async ({ script, ports }) =>
+        httpScenario('start', await startService(ports.start, undefined, script), {
+          url: base(ports.start) + startPath,
+          expectedStatus: 302,
+        }),
+      )),
     )
   }
   if (wanted('peer-start')) {
@@ -480,23 +548,31 @@ try {
     )
   }
   if (wanted('callback')) {
-    const port = servicePorts.callback
-    const service = await startService(port)
-    const logins = await preIssueLogins(
-      (index) =>
-        `${base(port)}/v0/auth/oidc/start?redirect_uri=${encodeURIComponent(loopbackTarget)}&state=cli-${index}&${cliChallenge}`,
+    list.push(
+      ...(await forEachBuild(async ({ script, ports }) => {
+        const port = ports.callback
+        const service = await startService(port, undefined, script)
+        const logins = await preIssueLogins(
+          (index) =>
+            `${base(port)}/v0/auth/oidc/start?redirect_uri=${encodeURIComponent(loopbackTarget)}&state=cli-${index}&${cliChallenge}`,
+        )
+        // A one-time code; a build from before loopback codes (a baseline) sends the token.
+        return callbackScenario('callback', service, port, logins, ['code', 'registry_token'])
+      })),
     )
-    // A one-time code; a build from before loopback codes (bench/compare.sh) sends the token.
-    list.push(await callbackScenario('callback', service, port, logins, ['code', 'registry_token']))
   }
   if (wanted('callback-web')) {
-    const port = servicePorts.callbackWeb
-    const service = await startService(port)
-    const logins = await preIssueLogins(
-      (index) =>
-        `${base(port)}/v0/auth/oidc/start?redirect_uri=${encodeURIComponent(webTarget)}&state=web-${index}`,
+    list.push(
+      ...(await forEachBuild(async ({ script, ports }) => {
+        const port = ports.callbackWeb
+        const service = await startService(port, undefined, script)
+        const logins = await preIssueLogins(
+          (index) =>
+            `${base(port)}/v0/auth/oidc/start?redirect_uri=${encodeURIComponent(webTarget)}&state=web-${index}`,
+        )
+        return callbackScenario('callback-web', service, port, logins, ['registry_token'])
+      })),
     )
-    list.push(await callbackScenario('callback-web', service, port, logins, ['registry_token']))
   }
   if (wanted('peer-callback')) {
     const url = base(peerPorts.callback)
@@ -529,12 +605,26 @@ try {
     list.push(await exchangeScenario('ceiling-exchange', await ceiling(), ceilingPort))
   }
   if (wanted('exchange')) {
-    const service = await startService(servicePorts.exchange)
-    list.push(await exchangeScenario('exchange', service, servicePorts.exchange))
+    list.push(
+      ...(await forEachBuild(async ({ script, ports }) =>
+        exchangeScenario(
+          'exchange',
+          await startService(ports.exchange, undefined, script),
+          ports.exchange,
+        ),
+      )),
+    )
   }
   if (list.length > 0) {
     log(`measuring ${list.length} scenarios in ${settings.rounds} rounds`)
-    scenarios = await measureInRounds(list)
+    const slices = await measureInRounds(list)
+    scenarios = list
+      .filter((scenario) => !scenario.baseline)
+      .map((scenario) => resultOf(scenario, slices.get(scenario) ?? []))
+    for (const scenario of list.filter((each) => each.baseline)) {
+      resultOf(scenario, slices.get(scenario) ?? [])
+    }
+    if (baselineScript) comparison = baselineComparison(slices)
   }
   await Promise.all(list.map((scenario) => stop(scenario.process)))
 
@@ -607,6 +697,7 @@ results.ceilings = evaluateCeilings(results)
 
 const report = markdownReport(results)
 process.stdout.write(`${report}\n`)
+if (comparison) process.stdout.write(`\n${comparison}\n`)
 if (!only || process.env.BENCH_WRITE === '1') {
   mkdirSync(resultsDir, { recursive: true })
   writeFileSync(join(resultsDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
