@@ -29,12 +29,16 @@ fi
 (cd "$before" && { npm run build --silent 2>/dev/null || npx tsc -p tsconfig.build.json; })
 npm run build --silent
 npm run --silent build:bench
+results=$(mktemp)
 if [ "$scenarios" != startup ]; then
-  BENCH_BASELINE=$before/dist/main.js BENCH_ROUNDS=$rounds BENCH_ONLY=$scenarios node build/bench/run.js 2>&1 |
-    sed -n '/µs CPU per request$/p; /^CPU per request against the baseline/,$p'
+  if ! BENCH_BASELINE=$before/dist/main.js BENCH_ROUNDS=$rounds BENCH_ONLY=$scenarios \
+    node build/bench/run.js >"$results.run" 2>&1; then
+    echo "the paired run failed:"; tail -5 "$results.run"; rm -f "$results" "$results.run"; exit 1
+  fi
+  sed -n '/µs CPU per request$/p; /^CPU per request against the baseline/,$p' "$results.run"
+  rm -f "$results" "$results.run"
   exit
 fi
-results=$(mktemp)
 for round in $(seq "$rounds"); do
   for side in before after; do
     server=$PWD/dist/main.js
